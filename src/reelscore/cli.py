@@ -1,0 +1,59 @@
+"""The one `reelscore` command. Verbs are thin shells over library functions.
+
+Each area registers its verbs from `reelscore.commands.<area>`; heavy libraries
+are imported inside the verb bodies so that `reelscore --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from reelscore import __version__
+
+app = typer.Typer(
+    name="reelscore",
+    help="Predict engagement (ECR, NAWP) and perceptual quality of short-form videos.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+train_app = typer.Typer(help="Train a model: `reelscore train engagement|quality ...`.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+# Areas in data-flow order; each module defines register(app, train_app).
+AREAS = ["media", "labels", "features", "evaluation", "engagement", "quality", "scoring", "serve"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"reelscore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """reelscore: engagement and quality for short-form video."""
+
+
+for _area in AREAS:
+    try:
+        _mod = importlib.import_module(f"reelscore.commands.{_area}")
+    except ModuleNotFoundError as exc:  # an area not built yet
+        if exc.name != f"reelscore.commands.{_area}":
+            raise
+        continue
+    _mod.register(app, train_app)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Correlation primitives shared by training (validation) and evaluation (reports)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import stats as _st
+
+
+def _clean(pred, truth) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(pred, dtype=float).ravel()
+    t = np.asarray(truth, dtype=float).ravel()
+    if p.shape != t.shape:
+        raise ValueError(f"prediction and truth differ in length: {p.size} vs {t.size}")
+    return p, t
+
+
+def _degenerate(p: np.ndarray, t: np.ndarray, name: str) -> bool:
+    if p.size < 3:
+        warnings.warn(f"{name}: fewer than 3 items ({p.size}); result is NaN", RuntimeWarning, stacklevel=3)
+        return True
+    if np.all(p == p[0]) or np.all(t == t[0]):
+        warnings.warn(f"{name}: constant input; result is NaN", RuntimeWarning, stacklevel=3)
+        return True
+    return False
+
+
+def srcc(pred, truth) -> float:
+    """Spearman rank correlation (NaN with a warning for constant input or < 3 items)."""
+    p, t = _clean(pred, truth)
+    if _degenerate(p, t, "SRCC"):
+        return float("nan")
+    return float(_st.spearmanr(p, t).statistic)
+
+
+def plcc(pred, truth) -> float:
+    """Pearson linear correlation (NaN with a warning for constant input or < 3 items)."""
+    p, t = _clean(pred, truth)
+    if _degenerate(p, t, "PLCC"):
+        return float("nan")
+    return float(_st.pearsonr(p, t).statistic)
+
+
+def krcc(pred, truth) -> float:
+    """Kendall rank correlation (tau-b)."""
+    p, t = _clean(pred, truth)
+    if _degenerate(p, t, "KRCC"):
+        return float("nan")
+    return float(_st.kendalltau(p, t).statistic)
+
+
+def rmse(pred, truth) -> float:
+    """Root-mean-square error."""
+    p, t = _clean(pred, truth)
+    if p.size == 0:
+        return float("nan")
+    return float(np.sqrt(np.mean((p - t) ** 2)))

@@ -1,0 +1,1 @@
+"""Feature extraction: extractors per modality, a registry, the feature store and the pipeline."""

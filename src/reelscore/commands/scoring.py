@@ -1,0 +1,136 @@
+"""`reelscore score`: videos → engagement and quality with the shipped default models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+CSV_COLUMNS = ["video_id", "path", "ok", "ecr", "nawp", "mos", "duration_s", "width", "height",
+               "top_audio_tags", "top_semantic_classes", "unavailable", "error_code", "error_message"]
+
+
+def _flat_row(res: dict) -> dict:
+    """One CSV row of a score result (the JSON keeps everything; the CSV keeps the headline numbers)."""
+    scores = res.get("scores") or {}
+    info = res.get("info") or {}
+    err = res.get("error") or {}
+
+    def val(key):
+        return (scores.get(key) or {}).get("value")
+
+    def labels(key):
+        vals = (res.get(key) or {}).get("values") or []
+        return "; ".join(f"{v['label']} ({v['score']:.2f})" for v in vals)
+
+    return {
+        "video_id": res.get("video_id"), "path": res.get("path"), "ok": bool(res.get("ok")),
+        "ecr": val("ecr"), "nawp": val("nawp"), "mos": val("mos"),
+        "duration_s": info.get("duration_s"), "width": info.get("width"), "height": info.get("height"),
+        "top_audio_tags": labels("audio_tags"), "top_semantic_classes": labels("semantic_classes"),
+        "unavailable": "; ".join(sorted((res.get("unavailable") or {}).keys())),
+        "error_code": err.get("code"), "error_message": err.get("message"),
+    }
+
+
+def _fmt(v, digits: int) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    """Add the `score` verb."""
+
+    @app.command("score")
+    def score(
+        inputs: List[Path] = typer.Argument(None, help="Video files and/or directories of videos."),
+        title: Optional[str] = typer.Option(None, help="Title for the video(s) given on the command line."),
+        description: Optional[str] = typer.Option(None, help="Description for the video(s) given on the command line."),
+        manifest: Optional[Path] = typer.Option(None, help="CSV manifest (video_id,path[,title,description] or SnapUGC Id,Title,Description)."),
+        videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Where a SnapUGC manifest's <Id>.mp4 files are."),
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON object per video on stdout (JSON lines)."),
+        csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write the headline numbers as CSV to this file."),
+        engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
+        quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
+        timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Per-second quality and first-5-s engagement."),
+        top_k: int = typer.Option(5, help="How many audio tags and semantic classes to report."),
+    ) -> None:
+        """Score videos: ECR, NAWP, quality MOS, a per-second timeline, audio tags, semantic classes, provenance."""
+        import json
+        import sys
+        import time
+
+        from reelscore.common.progress import make_progress
+        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, expand_inputs
+
+        if json_out and csv_out:
+            raise typer.BadParameter("choose one of --json and --csv")
+        items = expand_inputs(inputs or [])
+        for it in items:
+            it.title, it.description = title, description
+        if manifest is not None:
+            from reelscore.features.manifest import read_manifest
+
+            df = read_manifest(manifest, videos_dir=videos_dir)
+            for row in df.itertuples(index=False):
+                def text(v):
+                    return v if isinstance(v, str) and v.strip() else None
+
+                items.append(ScoreItem(path=str(row.path) if isinstance(row.path, str) else "",
+                                       video_id=str(row.video_id), title=text(getattr(row, "title", None)),
+                                       description=text(getattr(row, "description", None)),
+                                       caption=text(getattr(row, "caption", None))))
+        if not items:
+            typer.echo("reelscore score: no videos given (pass files, directories or --manifest)", err=True)
+            raise typer.Exit(2)
+
+        cfg = ScoreConfig(engagement_model=engagement_model, quality_model=quality_model, timeline=timeline,
+                          top_k=top_k)
+        t0 = time.perf_counter()
+        scorer = Scorer(cfg).load()
+        for part, why in scorer.problems.items():
+            typer.echo(f"reelscore score: {part}: {why}", err=True)
+        results: list[dict] = []
+        failed = 0
+        with make_progress() as prog:
+            task = prog.add_task("scoring", total=len(items), rate="")
+            for n, it in enumerate(items, 1):
+                if not it.path:
+                    res = {"video_id": it.video_id, "path": None, "ok": False,
+                           "error": {"code": "not_found", "error": "not_found", "path": None,
+                                     "message": "the manifest row has no video file"}}
+                else:
+                    res = scorer.score(it.path, title=it.title, description=it.description, video_id=it.video_id,
+                                       caption=it.caption)
+                results.append(res)
+                if not res.get("ok"):
+                    failed += 1
+                    err = res.get("error") or {}
+                    prog.console.print(f"[red]{res.get('path') or res.get('video_id')}: {err.get('code')}: {err.get('message')}[/red]",
+                                       highlight=False)
+                if json_out:
+                    sys.stdout.write(json.dumps(res, ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
+                dt = time.perf_counter() - t0
+                prog.update(task, advance=1, rate=f"{n / dt:.2f} video/s")
+        if csv_out is not None:
+            import pandas as pd
+
+            from reelscore.common.atomic import write_table_atomic
+
+            write_table_atomic(pd.DataFrame([_flat_row(r) for r in results], columns=CSV_COLUMNS), csv_out)
+        if not json_out:
+            for r in results:
+                row = _flat_row(r)
+                if row["ok"]:
+                    typer.echo(f"{row['video_id']}\tECR {_fmt(row['ecr'], 3)}\tNAWP {_fmt(row['nawp'], 3)}\t"
+                               f"MOS {_fmt(row['mos'], 2)}\t{row['top_audio_tags'] or ''}")
+                else:
+                    typer.echo(f"{row['video_id']}\tERROR {row['error_code']}: {row['error_message']}")
+        dt = time.perf_counter() - t0
+        gaps = sorted({k for r in results for k in (r.get("unavailable") or {})})
+        typer.echo(f"scored {len(results) - failed}/{len(results)} video(s) in {dt:.1f} s; {failed} failed"
+                   + (f"; not available: {', '.join(gaps)}" if gaps else "")
+                   + (f"; CSV: {csv_out}" if csv_out else ""), err=True)
+        if failed:
+            raise typer.Exit(1)

@@ -1,0 +1,36 @@
+"""`reelscore serve`: the scoring service over HTTP, with a web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    """Add the `serve` verb."""
+
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on (keep loopback unless behind a proxy)."),
+        port: int = typer.Option(8000, help="TCP port."),
+        data_dir: Path = typer.Option(Path("reelscore-data"), "--data-dir", help="Jobs database, uploads, thumbnails."),
+        workers: int = typer.Option(1, help="Scoring worker processes (each loads the models once)."),
+        token: Optional[str] = typer.Option(None, envvar="REELSCORE_TOKEN",
+                                            help="Require `Authorization: Bearer TOKEN` on /v1 (env REELSCORE_TOKEN)."),
+        max_upload_mb: float = typer.Option(200.0, "--max-upload-mb", help="Largest upload accepted (413 above)."),
+        max_duration_s: float = typer.Option(180.0, "--max-duration-s", help="Longest clip accepted (422 above)."),
+        max_queue: int = typer.Option(200, "--max-queue", help="Most waiting jobs (503 above)."),
+        frames: int = typer.Option(4, help="Thumbnails kept per job for the web page."),
+        log_level: str = typer.Option("info", help="uvicorn log level."),
+    ) -> None:
+        """Serve POST /v1/score, GET /v1/jobs/{id}, GET /v1/health and a web page at /."""
+        from reelscore.serve.app import ServeSettings, run
+
+        if workers < 0:
+            raise typer.BadParameter("--workers must be 0 or more (0 = accept and queue only)")
+        settings = ServeSettings(data_dir=data_dir, workers=workers, token=token, max_upload_mb=max_upload_mb,
+                                 max_duration_s=max_duration_s, max_queue=max_queue, frames=frames)
+        typer.echo(f"reelscore serve: http://{host}:{port}/  data dir {data_dir.resolve()}  workers {workers}", err=True)
+        run(settings, host=host, port=port, log_level=log_level)

@@ -1,0 +1,1 @@
+"""HTTP scoring service: FastAPI app, SQLite job queue, worker processes, web page."""

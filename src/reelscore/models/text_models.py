@@ -1,0 +1,104 @@
+"""Text-only engagement models: MiniLM embeddings of title / description / caption plus hand-made
+text features, into a light learner (ridge, LightGBM, XGBoost or their average).
+
+These predict from text alone, so a manifest with only `Id,Title,Description` is enough.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reelscore.models.light import LearnerConfig, MatrixModel, learner_config
+from reelscore.models.registry import ModelError, read_model_json, register_kind
+from reelscore.models.text_features import TEXT_FIELDS, text_matrix
+
+
+@dataclass
+class TextModelConfig:
+    """Which text fields and features feed the learner, and the learner's hyper-parameters."""
+
+    fields: list[str] = field(default_factory=lambda: ["title", "description"])
+    embeddings: bool = True
+    handmade: bool = True
+    learner: dict[str, Any] = field(default_factory=lambda: {"learner": "ridge"})
+
+
+class TextModel(MatrixModel):
+    """Text → engagement (one learner per target)."""
+
+    task = "engagement"
+    kind = "text"
+    needs_store = False
+
+    def __init__(self, cfg: TextModelConfig | None = None) -> None:
+        self.text_cfg = cfg or TextModelConfig()
+        bad = [f for f in self.text_cfg.fields if f not in TEXT_FIELDS]
+        if bad or not self.text_cfg.fields:
+            raise ValueError(f"text model fields must be among {list(TEXT_FIELDS)}; got {self.text_cfg.fields}")
+        super().__init__(learner_config(self.text_cfg.learner))
+
+    def features(self, texts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """Feature matrix of a frame with lower-case text columns (title, description, caption)."""
+        return text_matrix(texts, self.text_cfg.fields, self.text_cfg.embeddings, self.text_cfg.handmade)
+
+    def fit(self, texts: pd.DataFrame, labels: pd.DataFrame) -> "TextModel":
+        """Fit on text columns and a labels frame (same row order, one column per target)."""
+        missing = [f for f in self.text_cfg.fields if f not in texts.columns]
+        if len(missing) == len(self.text_cfg.fields):
+            raise ModelError(f"no text columns {self.text_cfg.fields} in the training data (have {list(texts.columns)})")
+        X, cols = self.features(texts)
+        self.fit_matrix(X, labels.reset_index(drop=True), cols)
+        self.feature_spec = {"minilm": "all-MiniLM-L6-v2"} if self.text_cfg.embeddings else {}
+        self.config = {"text": dataclasses.asdict(self.text_cfg) | {"learner": dataclasses.asdict(self.cfg)}}
+        return self
+
+    def predict(self, texts: pd.DataFrame) -> pd.DataFrame:
+        """Predict from a frame with text columns → DataFrame, one column per target (same row order)."""
+        X, cols = self.features(texts)
+        if cols != self.columns:
+            raise ModelError("text features differ from the ones the model was trained on (feature code changed?)")
+        return self.predict_matrix(X)
+
+    def predict_source(self, store=None, manifest=None) -> pd.DataFrame:
+        """Predict from a manifest's text columns (video files are not needed)."""
+        if manifest is None:
+            raise ModelError(
+                "a text model predicts from text: pass --manifest with Title/Description columns "
+                f"(fields used: {', '.join(self.text_cfg.fields)})"
+            )
+        have = [f for f in self.text_cfg.fields if f in manifest.columns and manifest[f].notna().any()]
+        if not have:
+            raise ModelError(
+                f"manifest has none of the text columns this model uses ({', '.join(self.text_cfg.fields)}); "
+                "every prediction would be the same constant"
+            )
+        pred = self.predict(manifest.reset_index(drop=True))
+        pred.insert(0, "Id", manifest["video_id"].astype(str).to_numpy())
+        return pred
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TextModel":
+        """Read a text model directory."""
+        directory = Path(directory)
+        meta = read_model_json(directory)
+        tc = dict(meta.get("config", {}).get("text", {}))
+        from reelscore.common.config import config_from_dict
+
+        self = cls(config_from_dict(TextModelConfig, tc))
+        self.set_meta(meta)
+        self.columns = list(self.extra.get("columns", []))
+        self.clip = dict(self.extra.get("clip", {}))
+        from reelscore.models.light import make_learner
+
+        for t in self.targets:
+            self.learners[t] = make_learner(self.cfg).load_all(directory, t)
+        return self
+
+
+register_kind("engagement", "text", TextModel)

@@ -1,0 +1,1 @@
+"""Training: label loading, datasets over the feature store, trainer, checkpoints, cross-validation, prediction."""

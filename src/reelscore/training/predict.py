@@ -1,0 +1,93 @@
+"""Generic prediction: a model directory (any registered task/kind) + features or a manifest → `Id,<targets>` CSV."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from reelscore.models.registry import ModelError, load_model, read_model_json, resolve_model_dir
+from reelscore.models.text_features import cache_dir, normalise_text_columns
+
+
+def read_manifest_any(path: str | Path, videos_dir: str | Path | None = None) -> pd.DataFrame:
+    """The features area's manifest reader; a text-only reader when that area is not installed."""
+    try:
+        from reelscore.features.manifest import read_manifest
+    except ImportError:
+        read_manifest = None
+    if read_manifest is not None:
+        return read_manifest(path, videos_dir=videos_dir)
+    return read_text_manifest(path)
+
+
+def read_text_manifest(path: str | Path) -> pd.DataFrame:
+    """A manifest with an id column and text columns (Id,Title,Description[,Caption]) → video_id,path,title,description,caption."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: manifest not found")
+    df = normalise_text_columns(pd.read_csv(path, dtype=str, keep_default_na=True))
+    if "video_id" not in df.columns:
+        raise ModelError(f"{path}: manifest has no id column (`Id` or `video_id`)")
+    df["video_id"] = df["video_id"].astype(str).str.strip()
+    dup = df["video_id"][df["video_id"].duplicated()]
+    if len(dup):
+        raise ModelError(f"{path}: duplicate ids in manifest, e.g. {dup.iloc[0]!r}")
+    for c in ("path", "title", "description", "caption"):
+        if c not in df.columns:
+            df[c] = pd.NA
+    return df[["video_id", "path", "title", "description", "caption"]]
+
+
+def _default_store_for(manifest: Path) -> Path:
+    digest = hashlib.sha1(str(manifest.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "stores" / digest
+
+
+def predict(
+    model_dir: str | Path,
+    features: str | Path | None = None,
+    manifest: str | Path | None = None,
+    out: str | Path | None = None,
+    videos_dir: str | Path | None = None,
+    device: str = "cpu",
+    workers: int = 1,
+) -> pd.DataFrame:
+    """Predict with the model in `model_dir` (or `default`) from a feature store and/or a manifest; write `out` as CSV."""
+    path = resolve_model_dir(model_dir)
+    meta = read_model_json(path)
+    model = load_model(path)
+    if hasattr(model, "device"):
+        model.device = device
+    needs_store = getattr(model, "needs_store", True)
+    mdf = None
+    if manifest is not None:
+        # A text-only model must not require video files, so it reads the manifest's text columns itself.
+        mdf = read_manifest_any(manifest, videos_dir) if needs_store else read_text_manifest(manifest)
+    store = None
+    if needs_store:
+        if features is None and mdf is None:
+            raise ModelError(f"model {meta['task']}/{meta['kind']} needs --features STORE or --manifest")
+        store_path = Path(features) if features is not None else _default_store_for(Path(manifest))
+        if mdf is not None:
+            try:
+                from reelscore.features.pipeline import extract
+            except ImportError:
+                raise ModelError("feature extraction (reelscore.features.pipeline) is not available; pass --features STORE") from None
+            extract(mdf, store_path, extractors=list(meta.get("feature_spec", {})) or None, workers=workers, device=device)
+        from reelscore.features.store import FeatureStore
+
+        store = FeatureStore(store_path)
+    elif features is not None and mdf is None:
+        store_path = Path(features)
+        from reelscore.features.store import FeatureStore
+
+        store = FeatureStore(store_path)
+    pred = model.predict_source(store=store, manifest=mdf)
+    pred = pred[["Id"] + [t for t in meta["targets"] if t in pred.columns]]
+    if out is not None:
+        from reelscore.common.atomic import write_table_atomic
+
+        write_table_atomic(pred, out)
+    return pred

@@ -1,0 +1,196 @@
+"""`reelscore train engagement`: labels (+ feature store or texts) → a model directory with validation figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from reelscore.models.registry import ModelError
+from reelscore.training.cv import fold_ids, kfold_cv, score
+from reelscore.training.labels import load_labels
+
+CURVE_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _read_yaml(path: str | Path | None) -> dict:
+    import yaml
+
+    if path is None:
+        return {}
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: config must be a YAML mapping")
+    return data
+
+
+def _texts_for(labels: pd.DataFrame, texts: pd.DataFrame, manifest: str | Path | None) -> pd.DataFrame:
+    if manifest is not None:
+        from reelscore.training.predict import read_manifest_any
+
+        m = read_manifest_any(manifest).set_index("video_id")
+        texts = m.reindex(labels.index)[[c for c in ("title", "description", "caption") if c in m.columns]]
+    if texts.shape[1] == 0:
+        raise ModelError(
+            "a text model needs Title/Description/Caption columns: put them in the labels CSV or pass --manifest"
+        )
+    return texts
+
+
+def evaluate_matrix(
+    X: np.ndarray,
+    Y: pd.DataFrame,
+    make: Callable[[], Any],
+    val_split: float | None,
+    folds: int | None,
+    seed: int,
+    curve_png: Path | None,
+    title: str,
+) -> dict[str, Any]:
+    """Validation figures per target for a matrix learner (k-fold CV or one hold-out split) and a learning curve."""
+    from reelscore.common.progress import track
+
+    metrics: dict[str, Any] = {}
+    curve: dict[str, list[float]] = {}
+    for t in Y.columns:
+        y_all = Y[t].to_numpy(dtype=float)
+        ok = np.flatnonzero(np.isfinite(y_all))
+        Xt, y = X[ok], y_all[ok]
+        if folds:
+            steps = iter(track(range(folds), f"CV {t} ({folds} folds)", unit="fold"))
+
+            def fit_predict(tr, te):
+                next(steps, None)
+                return make().fit(Xt[tr], y[tr]).predict(Xt[te])
+
+            res, _ = kfold_cv(fit_predict, len(y), y, folds, seed,
+                              on_fold=lambda k, f: _log(f"  fold {k + 1}/{folds} {t}: SRCC {f['srcc']:.4f} PLCC {f['plcc']:.4f}"))
+            next(steps, None)
+            metrics[t] = {"protocol": f"{folds}-fold CV (seed {seed})", **{k: v for k, v in res.items() if k != "per_fold"},
+                          "per_fold": res["per_fold"]}
+            _log(f"{t}: CV SRCC {res['srcc_mean']:.4f}±{res['srcc_std']:.4f}  PLCC {res['plcc_mean']:.4f}  "
+                 f"final {res['final_mean']:.4f}")
+            split = fold_ids(len(y), folds, seed) != 0
+        else:
+            frac = val_split if val_split is not None else 0.1
+            rng = np.random.default_rng(seed)
+            split = rng.random(len(y)) >= frac
+            if split.all() or not split.any():
+                raise ModelError(f"--val-split {frac} leaves an empty train or validation part ({len(y)} rows)")
+            pred = make().fit(Xt[split], y[split]).predict(Xt[~split])
+            metrics[t] = {"protocol": f"hold-out {frac:g} (seed {seed})", **score(pred, y[~split])}
+            _log(f"{t}: validation SRCC {metrics[t]['srcc']:.4f} PLCC {metrics[t]['plcc']:.4f} final {metrics[t]['final']:.4f}")
+        if curve_png is not None:
+            tr, va = np.flatnonzero(split), np.flatnonzero(~split)
+            rng = np.random.default_rng(seed + 1)
+            order = rng.permutation(tr)
+            vals = []
+            for f in CURVE_FRACTIONS:
+                sub = order[: max(3, int(round(f * len(order))))]
+                vals.append(score(make().fit(Xt[sub], y[sub]).predict(Xt[va]), y[va])["srcc"])
+            curve[f"{t} val SRCC"] = vals
+            metrics[t]["learning_curve"] = {"train_fraction": list(CURVE_FRACTIONS), "val_srcc": vals}
+    if curve_png is not None and curve:
+        from reelscore.training.plots import plot_curve
+
+        plot_curve(curve_png, [f * 100 for f in CURVE_FRACTIONS], curve, "% of training rows", title)
+    return metrics
+
+
+def train_engagement(
+    model: str,
+    labels: str | Path,
+    out: str | Path,
+    features: str | Path | None = None,
+    manifest: str | Path | None = None,
+    config: str | Path | None = None,
+    device: str = "cpu",
+    val_split: float | None = None,
+    folds: int | None = None,
+    seed: int = 0,
+    targets: list[str] | None = None,
+    curve: bool = True,
+) -> dict[str, Any]:
+    """Train an engagement model of kind net|gbdt|ridge|text and write it to `out`; returns a summary."""
+    t0 = time.time()
+    if val_split is not None and folds is not None:
+        raise ValueError("give --val-split or --folds, not both")
+    if folds is not None and folds < 2:
+        raise ValueError("--folds must be at least 2")
+    Y, texts = load_labels(labels, targets)
+    cfg = _read_yaml(config)
+    out = Path(out)
+    if model == "net":
+        from reelscore.training.trainer import train_net
+
+        return train_net(Y, features, out, cfg, device=device, val_split=val_split, seed=seed, labels_path=labels,
+                         curve=curve)
+    if model == "text":
+        from reelscore.common.config import config_from_dict
+        from reelscore.models.light import learner_config
+        from reelscore.models.text_models import TextModel, TextModelConfig
+
+        tcfg = config_from_dict(TextModelConfig, cfg)
+        learner_config(tcfg.learner, seed=seed)  # validate early
+        tcfg.learner = dict(tcfg.learner) | {"seed": seed}
+        m = TextModel(tcfg)
+        texts = _texts_for(Y, texts, manifest)
+        _log(f"text features: {', '.join(tcfg.fields)} ({len(Y)} rows; MiniLM embeddings cached under ~/.cache/reelscore)")
+        X, cols = m.features(texts.reset_index(drop=True))
+        spec = {"minilm": "all-MiniLM-L6-v2"} if tcfg.embeddings else {}
+        inputs = {"fields": tcfg.fields, "embeddings": tcfg.embeddings, "handmade": tcfg.handmade}
+    elif model in ("ridge", "gbdt"):
+        from reelscore.models.light import GBDTModel, RidgeModel, check_store, learner_config
+
+        if features is None:
+            raise ModelError(f"--model {model} needs --features STORE (pooled video features)")
+        from reelscore.features.store import FeatureStore
+
+        store = FeatureStore(features)
+        exts = cfg.pop("extractors", None)
+        have = store.extractors()
+        spec = {e: have[e].get("version") if isinstance(have.get(e), dict) else None for e in (exts or have)}
+        check_store(store, spec)
+        pooled = store.pooled(list(spec))
+        m = (RidgeModel if model == "ridge" else GBDTModel)(learner_config(cfg, seed=seed, learner=cfg.get("learner", model)))
+        ids = pooled.index.intersection(Y.index)
+        if len(ids) < 3:
+            raise ModelError(f"only {len(ids)} videos are in both the store and the labels; need at least 3")
+        _log(f"pooled features: {pooled.shape[1]} columns from {', '.join(spec)}; {len(ids)} labelled videos")
+        Y = Y.loc[ids]
+        X, cols = pooled.loc[ids].to_numpy(dtype=np.float64), list(pooled.columns)
+        inputs = {"extractors": list(spec)}
+    else:
+        raise ValueError(f"unknown --model {model!r}; choose net, gbdt, ridge or text")
+
+    from reelscore.models.light import make_learner
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    curve_tmp = out.parent / f".{out.name}.learning_curve.png" if curve else None
+    val = evaluate_matrix(X, Y, lambda: make_learner(m.cfg), val_split, folds, seed, curve_tmp, f"{model} learning curve")
+    _log(f"refitting on all {len(Y)} rows")
+    m.fit_matrix(X, Y.reset_index(drop=True), cols)
+    m.feature_spec = spec
+    if model == "text":
+        m.config = {"text": dataclasses.asdict(tcfg) | {"learner": dataclasses.asdict(m.cfg)}}
+    m.val_metrics = val
+    m.extra["training"] = {
+        "labels": str(labels), "rows": int(len(Y)), "inputs": inputs, "seed": seed,
+        "refit_on_all_rows": True, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "seconds": round(time.time() - t0, 1),
+    }
+    m.save(out)
+    if curve_tmp is not None and curve_tmp.exists():
+        curve_tmp.replace(out / "learning_curve.png")
+    return {"model_dir": str(out), "kind": model, "targets": list(Y.columns), "rows": int(len(Y)), "val_metrics": {
+        t: {k: v for k, v in d.items() if k not in ("per_fold", "learning_curve")} for t, d in val.items()}}

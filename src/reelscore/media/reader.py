@@ -1,0 +1,262 @@
+"""VideoReader: exact, threaded PyAV decoding to uint8 RGB frames as displayed.
+
+Time is measured in seconds from the container's start time, the same origin as
+probe()'s duration. "The frame at t" is the frame on screen at t: the last frame
+whose presentation time is <= t (the first frame for t before it, the last frame
+for t after the end). Frames are selected by presentation timestamps, never by
+counting, so variable-frame-rate input is exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from reelscore.media.errors import MediaError, MediaLimits
+from reelscore.media.probe import VideoInfo, open_container, probe
+from reelscore.media.sniff import truncation_reason
+
+# Presentation times are compared with this slack so that t = i/fps, computed in
+# floating point, still selects frame i.
+EPS = 1e-6
+
+
+@dataclass
+class FrameSample:
+    """Frames and the times (s) they were requested at: timestamps float64 [N], frames uint8 [N,H,W,3]."""
+
+    timestamps: np.ndarray
+    frames: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])
+
+
+class VideoReader:
+    """Decode a video with PyAV (threaded); `with VideoReader(path, short_side=224) as r: r.frames_at([0, 1])`.
+
+    `short_side` resizes on decode (aspect kept, the displayed short side becomes N);
+    rotation metadata is applied after decode, so frames are as displayed.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        short_side: int | None = None,
+        threads: int = 2,
+        limits: MediaLimits | None = None,
+        interpolation: str = "AREA",
+    ) -> None:
+        import av
+
+        self.path = Path(path)
+        self.info: VideoInfo = probe(self.path, limits)
+        self._container = open_container(self.path, limits)
+        self._stream = self._container.streams.video[0]
+        cc = self._stream.codec_context
+        cc.thread_type = "AUTO"
+        cc.thread_count = max(1, int(threads))
+        self._tb = self._stream.time_base or Fraction(1, 90000)
+        start = self._container.start_time
+        self._origin = float(start / av.time_base) if start is not None else 0.0
+        self.rotation = self.info.rotation
+        sw, sh = self.info.stored_size
+        if short_side is not None:
+            if short_side <= 0:
+                raise ValueError(f"short_side must be positive, got {short_side}")
+            scale = short_side / min(sw, sh)
+            sw, sh = (short_side, max(1, round(sh * scale))) if sw <= sh else (max(1, round(sw * scale)), short_side)
+        self._out_w, self._out_h = int(sw), int(sh)
+        self._interp = interpolation
+        self.short_side = short_side
+        if self._stream.duration:
+            self.video_duration_s = float(self._stream.duration * self._tb)
+        else:
+            self.video_duration_s = self.info.duration_s
+        self._keyframes = self._keyframe_times()
+        self._gen: Iterator | None = None
+        self._prev: tuple[float, object] | None = None  # last frame at or before the target
+        self._ahead: tuple[float, object] | None = None  # first decoded frame after it
+        self._eof = False
+        self._fallback_t = 0.0
+        self.decoded_frames = 0  # frames decoded so far (for benchmarks and tests)
+        self.seeks = 0
+
+    # -- context manager -------------------------------------------------
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the decoder and file."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        """(H, W, 3) of the frames this reader returns (displayed orientation, after resize)."""
+        w, h = self._out_w, self._out_h
+        return (w, h, 3) if self.rotation in (90, 270) else (h, w, 3)
+
+    # -- decoding --------------------------------------------------------
+    def _keyframe_times(self) -> list[float]:
+        try:
+            entries = self._stream.index_entries
+            times = sorted(
+                float(e.timestamp * self._tb) - self._origin for e in entries if e.is_keyframe and not e.is_discard
+            )
+        except Exception:  # not every demuxer keeps an index
+            return []
+        return times
+
+    def _time_of(self, frame) -> float:
+        if frame.pts is None:
+            # No timestamps (raw streams): one nominal frame period after the last one.
+            self._fallback_t += 1.0 / (self.info.fps or 25.0)
+            return self._fallback_t
+        t = float(frame.pts * self._tb) - self._origin
+        self._fallback_t = t
+        return t
+
+    def _wrap(self, exc: Exception) -> MediaError:
+        reason = truncation_reason(self.path)
+        if reason:
+            return MediaError("truncated", self.path, reason)
+        return MediaError("corrupt", self.path, f"decoding failed ({getattr(exc, 'strerror', None) or exc})")
+
+    def _decode(self) -> Iterator[tuple[float, object]]:
+        import av
+
+        try:
+            for packet in self._container.demux(self._stream):
+                for frame in packet.decode():
+                    self.decoded_frames += 1
+                    yield self._time_of(frame), frame
+        except av.error.FFmpegError as exc:
+            raise self._wrap(exc) from None
+
+    def _start(self, t: float | None) -> None:
+        """Restart decoding: from the beginning (t None) or from the key frame at or before t."""
+        if t is None or t <= 0:
+            target = self._stream.start_time if self._stream.start_time is not None else 0
+            self._container.seek(int(target), stream=self._stream, backward=True, any_frame=False)
+        else:
+            target = int(np.floor((t + self._origin) / self._tb))
+            self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self.seeks += 1
+        self._gen = self._decode()
+        self._prev, self._ahead, self._eof = None, None, False
+        self._pull()
+
+    def _pull(self) -> None:
+        """Move the one-frame look-ahead forward."""
+        try:
+            self._ahead = next(self._gen)
+        except StopIteration:
+            self._ahead, self._eof = None, True
+
+    def _seek_to(self, t: float) -> None:
+        """Seek so that the first decoded frame is at or before t (retrying earlier on overshoot)."""
+        back = 0.0
+        while True:
+            self._start(t - back if t - back > 0 else None)
+            if t - back <= 0 or self._ahead is None or self._ahead[0] <= t + EPS:
+                return
+            # Landed after t (key frame pts > dts, sparse index): try further back.
+            back = max(1.0, back * 2)
+
+    def _worth_seeking(self, t: float) -> bool:
+        """Seek when a key frame lies between the decode position and t; otherwise decode forward."""
+        cur = self._ahead[0] if self._ahead is not None else (self._prev[0] if self._prev else None)
+        if self._gen is None or cur is None:
+            return True
+        if self._prev is not None and t < self._prev[0] - EPS:
+            return True  # going backwards
+        if t <= cur + EPS:
+            return False
+        if self._keyframes:
+            i = bisect.bisect_right(self._keyframes, t + EPS) - 1
+            period = 1.0 / (self.info.fps or 25.0)
+            return i >= 0 and self._keyframes[i] > cur + 2 * period
+        return t - cur > 2.0
+
+    def _frame_at(self, t: float) -> object:
+        """The av.VideoFrame displayed at t."""
+        if self._worth_seeking(t):
+            self._seek_to(t)
+        while self._ahead is not None and self._ahead[0] <= t + EPS:
+            self._prev = self._ahead
+            self._pull()
+        if self._prev is not None:
+            return self._prev[1]
+        if self._ahead is not None:
+            return self._ahead[1]  # t before the first frame
+        if self._eof and self._gen is not None:
+            # Past the end after a seek that found nothing: restart from the start.
+            self._start(None)
+            return self._frame_at(t)
+        raise MediaError("zero_duration", self.path, "no decodable frames")
+
+    def to_rgb(self, frame) -> np.ndarray:
+        """Convert a decoded av.VideoFrame to uint8 RGB as displayed (resized, rotation applied)."""
+        arr = frame.to_ndarray(
+            width=self._out_w, height=self._out_h, format="rgb24", interpolation=self._interp
+        )
+        if self.rotation:
+            arr = np.rot90(arr, k=self.rotation // 90)
+        return np.ascontiguousarray(arr)
+
+    def frames_at(self, timestamps: Sequence[float] | np.ndarray) -> FrameSample:
+        """The frames displayed at each time (s); seeks for sparse times, decodes through dense ones."""
+        ts = np.asarray(timestamps, dtype=np.float64).ravel()
+        if ts.size and not np.all(np.isfinite(ts)):
+            raise ValueError("timestamps must be finite")
+        out = np.empty((ts.size, *self.frame_shape), np.uint8)
+        cache: tuple[object, np.ndarray] | None = None  # holds the frame so `is` stays meaningful
+        for idx in np.argsort(ts, kind="stable"):
+            frame = self._frame_at(float(ts[idx]))
+            if cache is None or cache[0] is not frame:
+                cache = (frame, self.to_rgb(frame))
+            out[idx] = cache[1]
+        return FrameSample(timestamps=ts, frames=out)
+
+    def iter_frames(self, start_s: float = 0.0, end_s: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+        """Every frame with start_s <= t < end_s, in order, as (t, uint8 RGB HxWx3)."""
+        if start_s > 0:
+            self._seek_to(start_s)
+        else:
+            self._start(None)
+        while self._ahead is not None:
+            t, frame = self._ahead
+            if end_s is not None and t >= end_s - EPS:
+                break
+            self._prev = self._ahead
+            if t >= start_s - EPS:
+                yield t, self.to_rgb(frame)
+            self._pull()
+        # The decode position is now arbitrary; frames_at starts afresh.
+        self._gen = None
+
+    def frame_times(self) -> np.ndarray:
+        """Presentation times (s) of every frame, from a demux-only pass (no decoding)."""
+        import av
+
+        times = []
+        self._container.seek(0, stream=self._stream, backward=True)
+        try:
+            for pkt in self._container.demux(self._stream):
+                if pkt.pts is not None and pkt.size:
+                    times.append(float(pkt.pts * self._tb) - self._origin)
+        except av.error.FFmpegError as exc:
+            raise self._wrap(exc) from None
+        self._gen = None
+        return np.array(sorted(times), dtype=np.float64)

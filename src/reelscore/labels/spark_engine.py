@@ -1,0 +1,64 @@
+"""Run the label SQL on Spark (local mode by default, `--spark-master URL` for a cluster)."""
+
+from __future__ import annotations
+
+import os
+
+from reelscore.labels.watchlog_source import Source
+
+
+def get_spark(master: str | None = None, app_name: str = "reelscore-labels", show_progress: bool = False):
+    """Get or create a SparkSession; local[*] unless a master URL is given."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(master or os.environ.get("REELSCORE_SPARK_MASTER", "local[*]"))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "true" if show_progress else "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _register(spark, src: Source, prefix: str, delimiter: str) -> None:
+    pq_files = src.by_format("parquet")
+    csv_files = src.by_format("csv")
+    if pq_files:
+        spark.read.option("mergeSchema", "true").parquet(*pq_files).createOrReplaceTempView(f"{prefix}_parquet")
+    if csv_files:
+        # Every cell as text, like DuckDB's all_varchar: the SQL does the typing for both engines.
+        (
+            spark.read.option("header", "true")
+            .option("sep", delimiter)
+            .option("inferSchema", "false")
+            .csv(csv_files)
+            .createOrReplaceTempView(f"{prefix}_csv")
+        )
+
+
+def run_labels_spark(
+    src: Source,
+    videos: Source | None,
+    sql: str,
+    master: str | None = None,
+    spark=None,
+    delimiter: str = ",",
+    show_progress: bool = True,
+):
+    """Register the inputs as temp views and run the label SQL on Spark; returns a pandas DataFrame."""
+    import pandas as pd
+
+    spark = spark or get_spark(master, show_progress=show_progress)
+    _register(spark, src, "log", delimiter)
+    if videos is not None:
+        _register(spark, videos, "videos", delimiter)
+    rows = spark.sql(sql).collect()
+    cols = ["video_id", "reason", "n_rows", "n_dup_extra", "sum_w", "n_engaged", "n_liked", "n_liked_known", "d_min", "d_max"]
+    return pd.DataFrame([tuple(r) for r in rows], columns=cols)

@@ -1,0 +1,184 @@
+"""The one SQL text both engines run: type, de-duplicate, classify and aggregate a watch log.
+
+Engines register raw views named `log_parquet` / `log_csv` (and `videos_parquet` /
+`videos_csv` when a video table is given) over the input files; this module writes
+SQL that DuckDB and Spark SQL parse identically (only identifier quoting differs).
+
+The query returns one row per (video_id, reason): `reason` is NULL for kept views,
+else the first rejection reason a row meets, in the order of `REASONS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from reelscore.labels.watchlog_source import Source
+
+# Rejection reasons in the order they are tested (first match wins).
+REASONS = (
+    "duplicate",
+    "video_id_missing",
+    "unknown_video",
+    "watch_time_missing",
+    "watch_time_nan",
+    "watch_time_negative",
+    "duration_inconsistent",
+    "duration_missing",
+    "duration_nonpositive",
+    "duration_out_of_range",
+    "watch_time_absurd",
+)
+
+ENGAGED_AFTER_S = 5.0
+MIN_DURATION_S = 1.0
+MAX_DURATION_S = 600.0
+
+_TRUE = "('1','1.0','true','t','yes','y')"
+_FALSE = "('0','0.0','false','f','no','n')"
+
+
+@dataclasses.dataclass(frozen=True)
+class Dialect:
+    """Engine-specific spelling: identifier quote character."""
+
+    quote: str
+
+    def q(self, name: str) -> str:
+        """Quote an identifier."""
+        return f"{self.quote}{name.replace(self.quote, self.quote * 2)}{self.quote}"
+
+
+DUCKDB = Dialect('"')
+SPARK = Dialect("`")
+
+
+def _liked_expr(col: str, arrow_type: str, fmt: str) -> str:
+    if fmt == "parquet" and arrow_type == "bool":
+        return f"CASE WHEN {col} THEN 1 WHEN NOT {col} THEN 0 END"
+    if fmt == "parquet" and (arrow_type.startswith(("int", "uint", "float", "double", "decimal"))):
+        return f"CASE WHEN {col} = 1 THEN 1 WHEN {col} = 0 THEN 0 END"
+    s = f"lower(trim(CAST({col} AS STRING)))"
+    return f"CASE WHEN {s} IN {_TRUE} THEN 1 WHEN {s} IN {_FALSE} THEN 0 END"
+
+
+def _view_id_type(src: Source) -> str:
+    t = src.types.get("view_id", "")
+    all_parquet = all(f.fmt == "parquet" for f in src.files)
+    return "BIGINT" if all_parquet and t.startswith(("int", "uint")) else "STRING"
+
+
+def dedup_key_columns(src: Source) -> list[str]:
+    """Columns that make a row 'the same row' when the log has no view id: all shared columns."""
+    common = set(src.files[0].columns)
+    for f in src.files[1:]:
+        common &= set(f.columns)
+    return [c for c in src.files[0].columns if c in common]
+
+
+def _typed_select(src: Source, fmt: str, view: str, dialect: Dialect, extra_cols: list[str]) -> str:
+    m = src.mapping
+    q = dialect.q
+    parts = [
+        f"CAST({q(m['video_id'])} AS STRING) AS video_id",
+        f"TRY_CAST({q(m['watch_time'])} AS DOUBLE) AS w",
+        (_liked_expr(q(m["liked"]), src.types["liked"], fmt) if "liked" in m else "CAST(NULL AS INT)") + " AS liked",
+        (f"TRY_CAST({q(m['duration'])} AS DOUBLE)" if "duration" in m else "CAST(NULL AS DOUBLE)") + " AS d_log",
+    ]
+    if "view_id" in m:
+        parts.append(f"TRY_CAST({q(m['view_id'])} AS {_view_id_type(src)}) AS view_id")
+    mixed = len({f.fmt for f in src.files}) > 1
+    for i, c in enumerate(extra_cols):
+        parts.append((f"CAST({q(c)} AS STRING)" if mixed else q(c)) + f" AS x{i}")
+    return f"SELECT {', '.join(parts)} FROM {view}"
+
+
+def _videos_select(vsrc: Source, fmt: str, view: str, dialect: Dialect) -> str:
+    q = dialect.q
+    m = vsrc.mapping
+    return (
+        f"SELECT CAST({q(m['video_id'])} AS STRING) AS video_id, "
+        f"TRY_CAST({q(m['duration'])} AS DOUBLE) AS d FROM {view}"
+    )
+
+
+def build_label_sql(
+    src: Source,
+    videos: Source | None,
+    dialect: Dialect,
+    dedup: bool = True,
+    max_loops: float = 20.0,
+) -> str:
+    """SQL returning per (video_id, reason): n_rows, n_dup_extra, sum_w, n_engaged, n_liked, n_liked_known, d_min, d_max."""
+    use_view_id = dedup and "view_id" in src.mapping
+    exact = dedup and not use_view_id
+    roles = set(src.mapping.values())
+    extra_cols = [c for c in dedup_key_columns(src) if c not in roles] if exact else []
+    typed = " UNION ALL ".join(
+        _typed_select(src, fmt, f"log_{fmt}", dialect, extra_cols)
+        for fmt in ("parquet", "csv")
+        if src.by_format(fmt)
+    )
+    ctes = [f"typed AS ({typed})"]
+    if use_view_id:
+        # Of rows sharing a view id keep the most complete record: longest valid watch, then liked.
+        ctes.append(
+            "dedup AS (SELECT video_id, w, liked, d_log, CAST(0 AS BIGINT) AS extra, "
+            "CASE WHEN view_id IS NULL THEN 1 ELSE row_number() OVER (PARTITION BY view_id ORDER BY "
+            "CASE WHEN isnan(w) THEN NULL ELSE w END DESC NULLS LAST, liked DESC NULLS LAST, "
+            "d_log DESC NULLS LAST, video_id ASC NULLS LAST) END AS rn FROM typed)"
+        )
+    elif exact:
+        keys = ", ".join(["video_id", "w", "liked", "d_log"] + [f"x{i}" for i in range(len(extra_cols))])
+        ctes.append(
+            f"dedup AS (SELECT video_id, w, liked, d_log, count(*) - 1 AS extra, 1 AS rn "
+            f"FROM typed GROUP BY {keys})"
+        )
+    else:
+        ctes.append("dedup AS (SELECT video_id, w, liked, d_log, CAST(0 AS BIGINT) AS extra, 1 AS rn FROM typed)")
+    if videos is not None:
+        vsel = " UNION ALL ".join(
+            _videos_select(videos, fmt, f"videos_{fmt}", dialect)
+            for fmt in ("parquet", "csv")
+            if videos.by_format(fmt)
+        )
+        ctes.append(
+            f"vids AS (SELECT video_id, min(d) AS d_min, max(d) AS d_max FROM ({vsel}) vt "
+            "WHERE video_id IS NOT NULL GROUP BY video_id)"
+        )
+        dur = "v.d_min"
+        join = "LEFT JOIN vids v ON t.video_id = v.video_id"
+        unknown = "WHEN v.video_id IS NULL THEN 'unknown_video' "
+        inconsistent = "WHEN v.d_min <> v.d_max THEN 'duration_inconsistent' "
+    else:
+        dur, join, unknown, inconsistent = "t.d_log", "", "", ""
+    ctes.append(
+        f"cls AS (SELECT t.video_id AS video_id, t.w AS w, t.liked AS liked, {dur} AS d, t.extra AS extra, "
+        "CASE WHEN t.rn > 1 THEN 'duplicate' "
+        "WHEN t.video_id IS NULL THEN 'video_id_missing' "
+        f"{unknown}"
+        "WHEN t.w IS NULL THEN 'watch_time_missing' "
+        "WHEN isnan(t.w) THEN 'watch_time_nan' "
+        "WHEN t.w < 0 THEN 'watch_time_negative' "
+        f"{inconsistent}"
+        f"WHEN {dur} IS NULL OR isnan({dur}) THEN 'duration_missing' "
+        f"WHEN {dur} <= 0 THEN 'duration_nonpositive' "
+        f"WHEN {dur} < {MIN_DURATION_S!r} OR {dur} > {MAX_DURATION_S!r} THEN 'duration_out_of_range' "
+        f"WHEN t.w > {float(max_loops)!r} * {dur} THEN 'watch_time_absurd' "
+        f"END AS reason FROM dedup t {join})"
+    )
+    select = (
+        "SELECT video_id, reason, count(*) AS n_rows, sum(extra) AS n_dup_extra, sum(w) AS sum_w, "
+        f"sum(CASE WHEN w > {ENGAGED_AFTER_S!r} THEN 1 ELSE 0 END) AS n_engaged, "
+        "sum(liked) AS n_liked, count(liked) AS n_liked_known, min(d) AS d_min, max(d) AS d_max "
+        "FROM cls GROUP BY video_id, reason"
+    )
+    return "WITH " + ",\n".join(ctes) + "\n" + select
+
+
+def build_bare_sql(dialect: Dialect = DUCKDB) -> str:
+    """The plain aggregation without validation or de-duplication (benchmark context only)."""
+    return (
+        "SELECT video_id, count(*) AS views, avg(watch_time_s) AS awt_s, "
+        "avg(CASE WHEN watch_time_s > 5 THEN 1.0 ELSE 0.0 END) AS ecr, "
+        "avg(CAST(liked AS INT)) AS like_rate, min(duration_s) AS duration_s FROM log_parquet GROUP BY video_id"
+    )

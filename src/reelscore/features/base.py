@@ -1,0 +1,193 @@
+"""The extractor protocol: what every extractor declares, takes and returns.
+
+An extractor is a plain object with explicit hyper-parameters (its `config`).
+It declares name, version, modality, sampler, output shape and its exact
+preprocessing; the store keys rows on (content hash, name, version + config
+hash), so a changed extractor never mixes with old rows.
+
+Frame-based extractors share one decode per video: the pipeline samples a
+fixed grid of frames (`FramePlan`: `fps` frames per second, short side
+`short_side`) once, and each extractor takes what it needs from that grid.
+Clips are `clip_len` consecutive grid frames (L = 16 as in SnapUGC); a clip's
+start time is the timestamp of its first grid frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """The shared frame grid: timestamps k/fps (k = 0, 1, ...) decoded once at `short_side`."""
+
+    fps: float = 4.0
+    short_side: int = 360
+    clip_len: int = 16
+
+    def timestamps(self, duration_s: float) -> np.ndarray:
+        """Grid timestamps j/fps for j in [0, ceil(duration*fps)) (media's frame_grid)."""
+        n = max(1, int(np.ceil(duration_s * self.fps - 1e-9)))
+        return np.arange(n, dtype=np.float64) / self.fps
+
+    @property
+    def clip_seconds(self) -> float:
+        """Length of one clip in seconds."""
+        return self.clip_len / self.fps
+
+
+@dataclass
+class VideoInputs:
+    """Everything an extractor may read for one video (fields it does not need may be None)."""
+
+    video_id: str
+    path: str | None = None
+    duration_s: float | None = None
+    info: dict | None = None
+    frames: np.ndarray | None = None  # uint8 [N, H, W, 3] on the FramePlan grid
+    timestamps: np.ndarray | None = None  # float64 [N]
+    audio: np.ndarray | None = None  # float32 mono [n] at audio_rate
+    audio_rate: int = 16000
+    audio_missing: str | None = None  # reason when the file has no usable audio track
+    texts: dict[str, str] = field(default_factory=dict)  # title, description, caption
+    prior: dict[str, "ExtractorOutput"] = field(default_factory=dict)  # outputs of extractors run before
+    plan: FramePlan = field(default_factory=FramePlan)
+
+
+@dataclass
+class ExtractorOutput:
+    """One video's features from one extractor."""
+
+    pooled: np.ndarray  # float32 [D] named by Extractor.feature_names()
+    clip_starts: np.ndarray | None = None  # float64 [C]
+    clips: np.ndarray | None = None  # float32 [C, Dc]
+    token_fields: list[str] | None = None
+    tokens: np.ndarray | None = None  # float32 [F, Dt]
+    meta: dict[str, Any] = field(default_factory=dict)  # JSON-safe extras (class names, cut times, flags)
+
+
+class Extractor:
+    """Base class; subclasses set the class attributes and implement `extract`."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    modality: ClassVar[str] = ""  # visual | audio | text
+    needs: ClassVar[frozenset[str]] = frozenset()  # subset of {"frames", "audio", "text", "media"}
+    sampler: ClassVar[str] = ""  # how inputs are sampled, in words
+    preprocessing: ClassVar[str] = ""  # exact preprocessing, in words
+    requires: ClassVar[tuple[str, ...]] = ()  # extractors whose output this one reads (run first)
+    key_kind: ClassVar[str] = "media"  # rows keyed by the file's content hash ("media") or its texts ("text")
+
+    @dataclass
+    class Config:
+        """Hyper-parameters (subclasses replace this)."""
+
+    def __init__(self, **cfg: Any) -> None:
+        from reelscore.common.config import config_from_dict
+
+        self.cfg = config_from_dict(self.Config, cfg)
+        self.plan = FramePlan()  # the pipeline sets the run's plan before setup()
+
+    # --- declared shape -------------------------------------------------
+    def feature_names(self) -> list[str]:
+        """Names of the pooled per-video features, in order."""
+        raise NotImplementedError
+
+    def clip_feature_names(self) -> list[str] | None:
+        """Names of the per-clip features (None when the extractor has no clip rows)."""
+        return None
+
+    @property
+    def dim(self) -> int:
+        """Length of the pooled vector."""
+        return len(self.feature_names())
+
+    @property
+    def clip_dim(self) -> int | None:
+        """Length of one clip row (None without clip rows)."""
+        names = self.clip_feature_names()
+        return None if names is None else len(names)
+
+    def config(self) -> dict:
+        """The hyper-parameters as a plain dict."""
+        return dataclasses.asdict(self.cfg)
+
+    def key_config(self) -> dict:
+        """The part of the config that changes outputs (what the store keys on)."""
+        return self.config()
+
+    @property
+    def spec_id(self) -> str:
+        """`<version>-<hash of key config>`: the store directory for this extractor's rows."""
+        key = {"config": self.key_config()}
+        if self.modality != "text":  # grid rate and clip length shape every media feature
+            key["plan"] = dataclasses.asdict(self.plan)
+        blob = json.dumps(key, sort_keys=True, default=str).encode()
+        return f"v{self.version}-{hashlib.sha1(blob).hexdigest()[:8]}"
+
+    def spec(self) -> dict:
+        """Everything the store records about this extractor."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "spec_id": self.spec_id,
+            "modality": self.modality,
+            "key": self.key_kind,
+            "sampler": self.sampler,
+            "preprocessing": self.preprocessing,
+            "config": self.config(),
+            "plan": dataclasses.asdict(self.plan) if self.modality != "text" else None,
+            "needs": sorted(self.needs),
+            "requires": list(self.requires),
+            "dim": self.dim,
+            "clip_dim": self.clip_dim,
+            "feature_names": self.feature_names(),
+            "clip_feature_names": self.clip_feature_names(),
+        }
+
+    # --- work -----------------------------------------------------------
+    def setup(self, device: str = "cpu") -> None:
+        """Load weights (called once per process before the first `extract`)."""
+
+    def extract(self, inputs: VideoInputs) -> ExtractorOutput:
+        """Features of one video."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, version={self.version!r}, dim={self.dim})"
+
+
+def clip_index(timestamps: np.ndarray, plan: FramePlan) -> np.ndarray:
+    """Clip number of each grid timestamp (clip c covers [c*L/fps, (c+1)*L/fps))."""
+    return np.floor(np.asarray(timestamps) / plan.clip_seconds + 1e-9).astype(np.int64)
+
+
+def n_clips(duration_s: float, plan: FramePlan) -> int:
+    """How many clips a video of this duration has (the last one may be partial)."""
+    return max(1, int(np.ceil(duration_s / plan.clip_seconds - 1e-9)))
+
+
+def pool_by_clip(values: np.ndarray, clip_ids: np.ndarray, count: int) -> np.ndarray:
+    """Mean of per-frame rows [N, D] within each clip → [count, D] (NaN for a clip without rows)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full((count, values.shape[1]), np.nan)
+    import warnings
+
+    for c in range(count):
+        sel = clip_ids == c
+        if sel.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN on purpose
+                out[c] = np.nanmean(values[sel], axis=0)
+    return out.astype(np.float32)
+
+
+def clip_starts(count: int, plan: FramePlan) -> np.ndarray:
+    """Start times of `count` clips."""
+    return np.arange(count, dtype=np.float64) * plan.clip_seconds

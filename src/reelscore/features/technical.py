@@ -1,0 +1,313 @@
+"""Weight-free technical (distortion / quality) descriptors per frame.
+
+All measures run on the shared frame grid (default 4 frames/s, short side 360
+pixels) with numpy and OpenCV. Luma is BT.601 Y in 0..255 (float32).
+
+Descriptors (per frame):
+- sharpness: variance of the 3x3 Laplacian of Y.
+- gradient_energy: mean squared Sobel gradient magnitude of Y / 255².
+- si: spatial information (ITU-T P.910): std of the Sobel magnitude of Y.
+- blur: perceptual blur of Crété-Roffet et al. (2007), 0 (sharp) .. 1 (blurred), 9-tap box re-blur.
+- blockiness: mean absolute luma step across 8-pixel block borders / mean step elsewhere (1 = none).
+  Computed at analysis resolution: codec blocks are visible only when the decode keeps native size.
+- noise_sigma: Immerkær (1996) fast noise σ estimate of Y.
+- contrast: RMS contrast std(Y) / 255.
+- colorfulness: Hasler & Süsstrunk (2003) M3.
+- luma_mean, luma_p05, luma_p95, clip_dark (share of Y <= 5), clip_bright (share of Y >= 250).
+- mscn_alpha, mscn_sigma: generalised Gaussian fit of MSCN coefficients (BRISQUE / NIQE statistics);
+  pair_h_alpha, pair_h_mean, pair_v_alpha, pair_v_mean: asymmetric GGD fits of horizontal / vertical
+  neighbour products.
+- brisque: OpenCV quality BRISQUE (0 best .. ~100) on every `brisque_stride`-th grid frame, with the
+  LIVE model files of Debian `opencv-data`; NaN (and the `brisque_available` flag 0) when missing.
+- ti: temporal information (P.910): std of the luma difference to the previous grid frame (at grid rate).
+
+Pooled vector: mean and std over frames of each descriptor, then brisque_available.
+Clip rows: per-clip mean of each descriptor.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reelscore.features.base import (
+    Extractor,
+    ExtractorOutput,
+    VideoInputs,
+    clip_index,
+    clip_starts,
+    n_clips,
+    pool_by_clip,
+)
+
+DESCRIPTORS = [
+    "sharpness",
+    "gradient_energy",
+    "si",
+    "blur",
+    "blockiness",
+    "noise_sigma",
+    "contrast",
+    "colorfulness",
+    "luma_mean",
+    "luma_p05",
+    "luma_p95",
+    "clip_dark",
+    "clip_bright",
+    "mscn_alpha",
+    "mscn_sigma",
+    "pair_h_alpha",
+    "pair_h_mean",
+    "pair_v_alpha",
+    "pair_v_mean",
+    "brisque",
+    "ti",
+]
+
+BRISQUE_DIRS = [Path("/usr/share/opencv4/quality"), Path("/usr/local/share/opencv4/quality")]
+
+
+@functools.lru_cache(maxsize=1)
+def brisque_model_files() -> tuple[str, str] | None:
+    """Paths of OpenCV's BRISQUE LIVE model/range files, or None when not installed."""
+    env = os.environ.get("REELSCORE_BRISQUE_DIR")
+    dirs = ([Path(env)] if env else []) + BRISQUE_DIRS
+    for d in dirs:
+        m, r = d / "brisque_model_live.yml", d / "brisque_range_live.yml"
+        if m.exists() and r.exists():
+            return str(m), str(r)
+    return None
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma (float32, 0..255) of an RGB uint8 image."""
+    f = rgb.astype(np.float32)
+    return 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+
+
+def sharpness(y: np.ndarray) -> float:
+    """Variance of the Laplacian."""
+    import cv2
+
+    return float(cv2.Laplacian(y, cv2.CV_32F, ksize=1).var())
+
+
+def sobel_magnitude(y: np.ndarray) -> np.ndarray:
+    """Sobel gradient magnitude."""
+    import cv2
+
+    gx = cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.magnitude(gx, gy)
+
+
+def crete_blur(y: np.ndarray) -> float:
+    """Crété-Roffet no-reference perceptual blur, 0 (sharp) .. 1 (blurred)."""
+    import cv2
+
+    out = []
+    for axis, ksize in ((1, (9, 1)), (0, (1, 9))):
+        blurred = cv2.blur(y, ksize, borderType=cv2.BORDER_REFLECT)
+        d_f = np.abs(np.diff(y, axis=axis))
+        d_b = np.abs(np.diff(blurred, axis=axis))
+        s_f = float(d_f.sum())
+        s_v = float(np.maximum(0.0, d_f - d_b).sum())
+        out.append((s_f - s_v) / s_f if s_f > 0 else 1.0)
+    return float(max(out))
+
+
+def blockiness(y: np.ndarray, block: int = 8) -> float:
+    """Mean |luma step| on block borders divided by the mean step inside blocks (≈1 without blocking)."""
+    ratios = []
+    for axis in (1, 0):
+        d = np.abs(np.diff(y, axis=axis))
+        n = d.shape[axis]
+        if n < 2 * block:
+            continue
+        pos = np.arange(n)
+        border = (pos % block) == block - 1
+        take = lambda m: d[:, m] if axis == 1 else d[m, :]  # noqa: E731
+        b, i = float(take(border).mean()), float(take(~border).mean())
+        ratios.append(b / i if i > 1e-6 else 1.0)
+    return float(np.mean(ratios)) if ratios else 1.0
+
+
+def noise_sigma(y: np.ndarray) -> float:
+    """Immerkær fast noise σ estimate."""
+    import cv2
+
+    k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    r = cv2.filter2D(y, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
+    h, w = y.shape
+    if h < 3 or w < 3:
+        return 0.0
+    return float(np.sqrt(np.pi / 2.0) * np.abs(r).sum() / (6.0 * (w - 2) * (h - 2)))
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler–Süsstrunk colourfulness M3."""
+    f = rgb.astype(np.float32)
+    rg = f[..., 0] - f[..., 1]
+    yb = 0.5 * (f[..., 0] + f[..., 1]) - f[..., 2]
+    return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+
+
+# Generalised-Gaussian shape lookup (BRISQUE's moment matching).
+_ALPHAS = np.arange(0.2, 10.0, 0.001)
+
+
+@functools.lru_cache(maxsize=1)
+def _ggd_table() -> np.ndarray:
+    from scipy.special import gamma
+
+    return gamma(2.0 / _ALPHAS) ** 2 / (gamma(1.0 / _ALPHAS) * gamma(3.0 / _ALPHAS))
+
+
+def ggd_fit(x: np.ndarray) -> tuple[float, float]:
+    """(shape α, σ) of a zero-mean generalised Gaussian by moment matching."""
+    x = x.ravel()
+    sigma_sq = float(np.mean(x * x))
+    e = float(np.mean(np.abs(x)))
+    if sigma_sq <= 0 or e <= 0:
+        return float("nan"), 0.0
+    rho = e * e / sigma_sq
+    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rho) ** 2)])
+    return alpha, float(np.sqrt(sigma_sq))
+
+
+def aggd_fit(x: np.ndarray) -> tuple[float, float]:
+    """(shape α, mean η) of an asymmetric generalised Gaussian (BRISQUE's paired products)."""
+    from scipy.special import gamma
+
+    x = x.ravel()
+    left, right = x[x < 0], x[x > 0]
+    if left.size == 0 or right.size == 0:
+        return float("nan"), 0.0
+    sl = np.sqrt(np.mean(left * left))
+    sr = np.sqrt(np.mean(right * right))
+    gamma_hat = sl / sr
+    r_hat = np.mean(np.abs(x)) ** 2 / np.mean(x * x)
+    rhat_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
+    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rhat_norm) ** 2)])
+    const = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+    eta = float((sr - sl) * (gamma(2 / alpha) / gamma(1 / alpha)) * const)
+    return alpha, eta
+
+
+def mscn(y: np.ndarray) -> np.ndarray:
+    """Mean-subtracted contrast-normalised coefficients (7x7 Gaussian, σ = 7/6)."""
+    import cv2
+
+    mu = cv2.GaussianBlur(y, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE)
+    var = cv2.GaussianBlur(y * y, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE) - mu * mu
+    return (y - mu) / (np.sqrt(np.abs(var)) + 1.0)
+
+
+def nss_stats(y: np.ndarray) -> list[float]:
+    """[mscn α, mscn σ, H-pair α, H-pair η, V-pair α, V-pair η]."""
+    m = mscn(y)
+    a, s = ggd_fit(m)
+    ha, he = aggd_fit(m[:, :-1] * m[:, 1:])
+    va, ve = aggd_fit(m[:-1, :] * m[1:, :])
+    return [a, s, ha, he, va, ve]
+
+
+def brisque(rgb: np.ndarray) -> float:
+    """OpenCV BRISQUE score, NaN when the model files are not installed."""
+    import cv2
+
+    files = brisque_model_files()
+    if files is None:
+        return float("nan")
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    return float(cv2.quality.QualityBRISQUE_compute(bgr, files[0], files[1])[0])
+
+
+def frame_descriptors(rgb: np.ndarray, prev_y: np.ndarray | None = None, with_brisque: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """All DESCRIPTORS of one RGB frame → (float64 [len(DESCRIPTORS)], its luma)."""
+    y = luma(rgb)
+    mag = sobel_magnitude(y)
+    p05, p95 = np.percentile(y, [5, 95])
+    vals = [
+        sharpness(y),
+        float(np.mean(mag * mag)) / 255.0**2,
+        float(mag.std()),
+        crete_blur(y),
+        blockiness(y),
+        noise_sigma(y),
+        float(y.std()) / 255.0,
+        colorfulness(rgb),
+        float(y.mean()),
+        float(p05),
+        float(p95),
+        float(np.mean(y <= 5.0)),
+        float(np.mean(y >= 250.0)),
+        *nss_stats(y),
+        brisque(rgb) if with_brisque else float("nan"),
+        float((y - prev_y).std()) if prev_y is not None and prev_y.shape == y.shape else float("nan"),
+    ]
+    return np.asarray(vals, np.float64), y
+
+
+class TechnicalExtractor(Extractor):
+    """Weight-free per-frame distortion and quality descriptors (sharpness, blur, noise, BRISQUE, ...)."""
+
+    name = "technical"
+    version = "1"
+    modality = "visual"
+    needs = frozenset({"frames"})
+    sampler = "shared grid: every `stride`-th grid frame (default 4 fps), BRISQUE on every `brisque_stride`-th"
+    preprocessing = "RGB uint8 at the grid's short side (default 360 px); BT.601 luma in 0..255, float32"
+
+    @dataclass
+    class Config:
+        """Hyper-parameters of the technical extractor."""
+
+        stride: int = 1
+        brisque_stride: int = 4
+
+    def feature_names(self) -> list[str]:
+        """Mean and std of each descriptor, then brisque_available."""
+        return [f"{d}_{s}" for d in DESCRIPTORS for s in ("mean", "std")] + ["brisque_available"]
+
+    def clip_feature_names(self) -> list[str]:
+        """Per-clip mean of each descriptor."""
+        return list(DESCRIPTORS)
+
+    def key_config(self) -> dict:
+        """Config plus whether BRISQUE can run (it changes the outputs)."""
+        return {**self.config(), "brisque": brisque_model_files() is not None}
+
+    def per_frame(self, frames: np.ndarray) -> np.ndarray:
+        """Descriptors of a frame stack [N, H, W, 3] → float64 [N, len(DESCRIPTORS)]."""
+        rows, prev = [], None
+        for i, f in enumerate(frames):
+            v, prev = frame_descriptors(f, prev, with_brisque=(i % max(1, self.cfg.brisque_stride) == 0))
+            rows.append(v)
+        return np.stack(rows) if rows else np.zeros((0, len(DESCRIPTORS)))
+
+    def extract(self, inputs: VideoInputs) -> ExtractorOutput:
+        """Per-frame descriptors → clip means and pooled mean/std."""
+        sel = slice(None, None, max(1, self.cfg.stride))
+        frames, ts = inputs.frames[sel], inputs.timestamps[sel]
+        vals = self.per_frame(frames)
+        dur = inputs.duration_s if inputs.duration_s else float(ts[-1] + 1 / inputs.plan.fps)
+        count = n_clips(dur, inputs.plan)
+        clips = pool_by_clip(vals, clip_index(ts, inputs.plan), count)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, std = np.nanmean(vals, 0), np.nanstd(vals, 0)
+        pooled = np.column_stack([mean, std]).ravel()
+        avail = 1.0 if brisque_model_files() is not None else 0.0
+        meta = {} if avail else {"note": "BRISQUE model files not found (install Debian opencv-data); brisque is NaN"}
+        return ExtractorOutput(
+            pooled=np.append(pooled, avail).astype(np.float32),
+            clip_starts=clip_starts(count, inputs.plan),
+            clips=clips,
+            meta=meta,
+        )

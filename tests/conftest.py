@@ -36,3 +36,42 @@ def good_videos(test_media: dict[str, Path]) -> dict[str, Path]:
     from reelscore.media.synth import EXPECTED_ERRORS
 
     return {k: v for k, v in test_media.items() if k not in EXPECTED_ERRORS}
+
+
+def _ffprobe_json(path) -> dict:
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def _ffprobe_frame_times(path):
+    """Sorted presentation times (s) of the video packets, read by ffprobe (independent of PyAV)."""
+    import subprocess
+
+    import numpy as np
+
+    info = _ffprobe_json(path)
+    v = [s for s in info["streams"] if s["codec_type"] == "video"][0]
+    start = float(v.get("start_time", 0) or 0)
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+         "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True,
+    )
+    return np.sort(np.array([float(x) for x in out.stdout.split() if x.strip() not in ("", "N/A")])) - start
+
+
+@pytest.fixture(scope="session")
+def ffprobe_json():
+    """Function path -> ffprobe's -show_streams -show_format JSON."""
+    return _ffprobe_json
+
+
+@pytest.fixture(scope="session")
+def ffprobe_frame_times():
+    """Function path -> sorted video frame times (s from the video stream start) according to ffprobe."""
+    return _ffprobe_frame_times

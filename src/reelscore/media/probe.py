@@ -154,11 +154,12 @@ def probe(path: str | os.PathLike, limits: MediaLimits | None = None) -> VideoIn
             raise MediaError("no_video_stream", p, f"{what}: no video stream")
         vs = vstreams[0]
         cc = vs.codec_context
-        codec_name = vs.codec_context.codec.name if cc is not None and cc.codec is not None else None
+        if cc is None or cc.codec is None:
+            raise MediaError("unsupported_codec", p, "the video codec is unknown to FFmpeg (no decoder)")
         try:
-            av.codec.Codec(codec_name, "r")
+            av.codec.Codec(cc.codec.name, "r")
         except Exception:
-            raise MediaError("unsupported_codec", p, f"no decoder for video codec {codec_name!r}") from None
+            raise MediaError("unsupported_codec", p, f"no decoder for video codec {cc.codec.name!r}") from None
         codec_name = _codec_name(cc.codec.name)
         width, height = int(cc.width or 0), int(cc.height or 0)
         if width <= 0 or height <= 0:

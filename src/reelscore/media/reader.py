@@ -1,7 +1,7 @@
 """VideoReader: exact, threaded PyAV decoding to uint8 RGB frames as displayed.
 
-Time is measured in seconds from the container's start time, the same origin as
-probe()'s duration. "The frame at t" is the frame on screen at t: the last frame
+Time is measured in seconds from the video stream's start time (its first frame
+is at t = 0 in nearly every file). "The frame at t" is the frame on screen at t: the last frame
 whose presentation time is <= t (the first frame for t before it, the last frame
 for t after the end). Frames are selected by presentation timestamps, never by
 counting, so variable-frame-rate input is exact.
@@ -63,8 +63,13 @@ class VideoReader:
         cc.thread_type = "AUTO"
         cc.thread_count = max(1, int(threads))
         self._tb = self._stream.time_base or Fraction(1, 90000)
-        start = self._container.start_time
-        self._origin = float(start / av.time_base) if start is not None else 0.0
+        # Origin: the video stream's first timestamp (container starts differ between FFmpeg versions).
+        if self._stream.start_time is not None:
+            self._origin = float(self._stream.start_time * self._tb)
+        elif self._container.start_time is not None:
+            self._origin = float(self._container.start_time / av.time_base)
+        else:
+            self._origin = 0.0
         self.rotation = self.info.rotation
         sw, sh = self.info.stored_size
         if short_side is not None:
@@ -75,10 +80,7 @@ class VideoReader:
         self._out_w, self._out_h = int(sw), int(sh)
         self._interp = interpolation
         self.short_side = short_side
-        if self._stream.duration:
-            self.video_duration_s = float(self._stream.duration * self._tb)
-        else:
-            self.video_duration_s = self.info.duration_s
+        self.video_duration_s = self._video_duration()
         self._keyframes = self._keyframe_times()
         self._gen: Iterator | None = None
         self._prev: tuple[float, object] | None = None  # last frame at or before the target
@@ -108,6 +110,28 @@ class VideoReader:
         return (w, h, 3) if self.rotation in (90, 270) else (h, w, 3)
 
     # -- decoding --------------------------------------------------------
+    def _video_duration(self) -> float:
+        """The video stream's own length: its duration field, else the end of its last packet."""
+        import av
+
+        if self._stream.duration:
+            return float(self._stream.duration * self._tb)
+        # WebM/Matroska keep no per-stream duration, and the container's may include
+        # longer audio; a demux-only pass (no decoding) finds the end of the video.
+        period = 1.0 / (self.info.fps or 25.0)
+        end = None
+        try:
+            for pkt in self._container.demux(self._stream):
+                if pkt.pts is None or not pkt.size:
+                    continue
+                dur = float(pkt.duration * self._tb) if pkt.duration else period
+                t = float(pkt.pts * self._tb) - self._origin + dur
+                end = t if end is None else max(end, t)
+        except av.error.FFmpegError as exc:
+            raise self._wrap(exc) from None
+        self._container.seek(0, stream=self._stream, backward=True)
+        return end if end is not None else self.info.duration_s
+
     def _keyframe_times(self) -> list[float]:
         try:
             entries = self._stream.index_entries

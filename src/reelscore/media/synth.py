@@ -19,11 +19,13 @@ EXPECTED_ERRORS: dict[str, str] = {
     "audio_only": "no_video_stream",
     "truncated": "truncated",
     "truncated_moov": "truncated",
+    "truncated_webm": "truncated",
     "corrupt": "corrupt",
     "empty": "zero_duration",
     "zero_duration": "zero_duration",
     "text_file": "not_a_video",
     "image_png": "not_a_video",
+    "unsupported_codec": "unsupported_codec",
 }
 
 _BITS = 8
@@ -254,8 +256,8 @@ def make_test_media(out_dir: str | os.PathLike, seconds: float = 2.0) -> dict[st
     """Write the standard set of good and broken test files into `out_dir`; return name -> path.
 
     Good: portrait_h264, landscape_h264, hevc, vp9_webm, rotated90, vfr, video_only,
-    one_frame. Broken (see EXPECTED_ERRORS): audio_only, truncated, truncated_moov,
-    corrupt, empty, zero_duration, text_file, image_png.
+    one_frame. Broken (see EXPECTED_ERRORS): audio_only, truncated, truncated_moov, truncated_webm,
+    corrupt, empty, zero_duration, text_file, image_png, unsupported_codec.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -279,11 +281,20 @@ def make_test_media(out_dir: str | os.PathLike, seconds: float = 2.0) -> dict[st
     data = full.read_bytes()
     m["truncated_moov"] = _write_bytes(out / "truncated_moov.mp4", data[: int(len(data) * 0.6)])
     full.unlink()
+    full = make_clip(out / ".truncated_webm_full.webm", seconds, 64, 112, 15, "vp9", seed=13)
+    data = full.read_bytes()
+    m["truncated_webm"] = _write_bytes(out / "truncated_webm.webm", data[: int(len(data) * 0.6)])
+    full.unlink()
     m["corrupt"] = _write_bytes(out / "corrupt.mp4", np.random.default_rng(11).bytes(20000))
     m["empty"] = _write_bytes(out / "empty.mp4", b"")
     m["zero_duration"] = make_clip(out / "zero_duration.mp4", seconds, 64, 112, 15, "h264", audio=False, frames=0)
     m["text_file"] = _write_bytes(out / "notes.txt", b"this is a text file, not a video\n" * 20)
     m["image_png"] = _make_png(out / "image.png")
+    # A Matroska file whose video CodecID FFmpeg does not know (same length, so sizes stay valid).
+    full = make_clip(out / ".unsupported_full.mkv", 1.0, 64, 112, 15, "h264", audio=False, seed=12)
+    data = full.read_bytes()
+    m["unsupported_codec"] = _write_bytes(out / "unsupported_codec.mkv", data.replace(b"V_MPEG4/ISO/AVC", b"V_REELS/ISO/XYZ", 1))
+    full.unlink()
     return m
 
 

@@ -17,6 +17,7 @@ from reelscore.labels.watchlog_source import Source
 # Rejection reasons in the order they are tested (first match wins).
 REASONS = (
     "duplicate",
+    "view_id_conflict",
     "video_id_missing",
     "unknown_video",
     "watch_time_missing",
@@ -42,13 +43,14 @@ class Dialect:
     """Engine-specific spelling: identifier quote character."""
 
     quote: str
+    inline_cte: str = ""  # DuckDB would otherwise materialise a CTE used twice (the whole log)
 
     def q(self, name: str) -> str:
         """Quote an identifier."""
         return f"{self.quote}{name.replace(self.quote, self.quote * 2)}{self.quote}"
 
 
-DUCKDB = Dialect('"')
+DUCKDB = Dialect('"', "NOT MATERIALIZED ")
 SPARK = Dialect("`")
 
 
@@ -118,23 +120,52 @@ def build_label_sql(
         for fmt in ("parquet", "csv")
         if src.by_format(fmt)
     )
-    ctes = [f"typed AS ({typed})"]
+    ctes = [f"typed AS {dialect.inline_cte}({typed})"]
     if use_view_id:
-        # Of rows sharing a view id keep the most complete record: longest valid watch, then liked.
+        # Rows sharing a view id are one view logged more than once: merge them into the most
+        # complete record (longest valid watch, liked if any copy says so). A hash aggregate,
+        # not a window, so it streams and spills; copies naming different videos or durations
+        # cannot be merged and are all rejected (view_id_conflict).
+        # Only views that occur more than once need merging: find their ids with a lean count,
+        # then aggregate just those rows and pass all others straight through.
         ctes.append(
-            "dedup AS (SELECT video_id, w, liked, d_log, CAST(0 AS BIGINT) AS extra, "
-            "CASE WHEN view_id IS NULL THEN 1 ELSE row_number() OVER (PARTITION BY view_id ORDER BY "
-            "CASE WHEN isnan(w) THEN NULL ELSE w END DESC NULLS LAST, liked DESC NULLS LAST, "
-            "d_log DESC NULLS LAST, video_id ASC NULLS LAST) END AS rn FROM typed)"
+            "dupids AS (SELECT view_id AS dup_view_id FROM typed WHERE view_id IS NOT NULL "
+            "GROUP BY view_id HAVING count(*) > 1)"
+        )
+        ctes.append(
+            "tagged AS (SELECT t.*, CASE WHEN u.dup_view_id IS NULL THEN 0 ELSE 1 END AS is_dup "
+            "FROM typed t LEFT JOIN dupids u ON t.view_id = u.dup_view_id)"
+        )
+        ctes.append(
+            "vmerged AS (SELECT view_id, count(*) AS n, "
+            "min(video_id) AS vid_min, max(video_id) AS vid_max, "
+            "max(CASE WHEN isnan(w) THEN NULL ELSE w END) AS w_clean, max(w) AS w_any, "
+            "max(liked) AS liked, min(d_log) AS d_min, max(d_log) AS d_max, "
+            "count(video_id) AS n_vid, count(d_log) AS n_d "
+            "FROM tagged WHERE is_dup = 1 GROUP BY view_id)"
+        )
+        ctes.append(
+            "vflag AS (SELECT *, CASE WHEN vid_min <> vid_max OR d_min <> d_max OR (n_vid > 0 AND n_vid < n) "
+            "OR (n_d > 0 AND n_d < n) THEN 1 ELSE 0 END AS conflict FROM vmerged)"
+        )
+        ctes.append(
+            "dedup AS (SELECT vid_min AS video_id, coalesce(w_clean, w_any) AS w, liked, d_min AS d_log, "
+            "CASE WHEN conflict = 1 THEN n ELSE 1 END AS wt, CASE WHEN conflict = 1 THEN 0 ELSE n - 1 END AS extra, "
+            "conflict FROM vflag "
+            "UNION ALL SELECT video_id, w, liked, d_log, CAST(1 AS BIGINT) AS wt, CAST(0 AS BIGINT) AS extra, "
+            "0 AS conflict FROM tagged WHERE is_dup = 0)"
         )
     elif exact:
         keys = ", ".join(["video_id", "w", "liked", "d_log"] + [f"x{i}" for i in range(len(extra_cols))])
         ctes.append(
-            f"dedup AS (SELECT video_id, w, liked, d_log, count(*) - 1 AS extra, 1 AS rn "
+            f"dedup AS (SELECT video_id, w, liked, d_log, CAST(1 AS BIGINT) AS wt, count(*) - 1 AS extra, 0 AS conflict "
             f"FROM typed GROUP BY {keys})"
         )
     else:
-        ctes.append("dedup AS (SELECT video_id, w, liked, d_log, CAST(0 AS BIGINT) AS extra, 1 AS rn FROM typed)")
+        ctes.append(
+            "dedup AS (SELECT video_id, w, liked, d_log, CAST(1 AS BIGINT) AS wt, CAST(0 AS BIGINT) AS extra, "
+            "0 AS conflict FROM typed)"
+        )
     if videos is not None:
         vsel = " UNION ALL ".join(
             _videos_select(videos, fmt, f"videos_{fmt}", dialect)
@@ -152,8 +183,8 @@ def build_label_sql(
     else:
         dur, join, unknown, inconsistent = "t.d_log", "", "", ""
     ctes.append(
-        f"cls AS (SELECT t.video_id AS video_id, t.w AS w, t.liked AS liked, {dur} AS d, t.extra AS extra, "
-        "CASE WHEN t.rn > 1 THEN 'duplicate' "
+        f"cls AS (SELECT t.video_id AS video_id, t.w AS w, t.liked AS liked, {dur} AS d, t.wt AS wt, t.extra AS extra, "
+        "CASE WHEN t.conflict = 1 THEN 'view_id_conflict' "
         "WHEN t.video_id IS NULL THEN 'video_id_missing' "
         f"{unknown}"
         "WHEN t.w IS NULL THEN 'watch_time_missing' "
@@ -167,7 +198,7 @@ def build_label_sql(
         f"END AS reason FROM dedup t {join})"
     )
     select = (
-        "SELECT video_id, reason, count(*) AS n_rows, sum(extra) AS n_dup_extra, sum(w) AS sum_w, "
+        "SELECT video_id, reason, sum(wt) AS n_rows, sum(extra) AS n_dup_extra, sum(w) AS sum_w, "
         f"sum(CASE WHEN w > {ENGAGED_AFTER_S!r} THEN 1 ELSE 0 END) AS n_engaged, "
         "sum(liked) AS n_liked, count(liked) AS n_liked_known, min(d) AS d_min, max(d) AS d_max "
         "FROM cls GROUP BY video_id, reason"

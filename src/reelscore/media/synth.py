@@ -7,6 +7,7 @@ so tests can check which frame a decoder returned (`read_frame_index`).
 
 from __future__ import annotations
 
+import functools
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -33,10 +34,9 @@ _CONTAINER_FOR_CODEC = {"h264": "mp4", "hevc": "mp4", "vp9": "webm", "mpeg4": "m
 _ENCODERS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "mpeg4": "mpeg4"}
 
 
-def draw_frame(index: int, t: float, width: int, height: int, cut_s: float, seed: int = 0) -> np.ndarray:
-    """One RGB frame (uint8 HxWx3): background per scene, two moving shapes, index bar code on top."""
-    rng = np.random.default_rng(seed * 1_000_003 + (0 if t < cut_s else 1))
-    scene_b = t >= cut_s
+@functools.lru_cache(maxsize=8)
+def _background(width: int, height: int, seed: int, scene_b: bool) -> np.ndarray:
+    rng = np.random.default_rng(seed * 1_000_003 + int(scene_b))
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     img = np.empty((height, width, 3), np.float32)
     base = rng.uniform(40, 200, size=3)
@@ -48,6 +48,15 @@ def draw_frame(index: int, t: float, width: int, height: int, cut_s: float, seed
         img[..., 0] = base[0] * 0.3
         img[..., 1] = base[1] * 0.3 + 60 * xx / width
         img[..., 2] = base[2] * 0.5 + 80 * yy / height + 40
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    out.flags.writeable = False
+    return out
+
+
+def draw_frame(index: int, t: float, width: int, height: int, cut_s: float, seed: int = 0) -> np.ndarray:
+    """One RGB frame (uint8 HxWx3): background per scene, two moving shapes, index bar code on top."""
+    scene_b = t >= cut_s
+    img = _background(width, height, seed, scene_b).copy()
     band = max(2, width // _BITS)
     # Shapes move with time (not frame count) so VFR clips show real motion.
     span_x = max(1, width - width // 4)
@@ -58,15 +67,17 @@ def draw_frame(index: int, t: float, width: int, height: int, cut_s: float, seed
     cy = band + int(((t * 0.5 * height) % max(1, height - band)))
     cx = width // 2 if not scene_b else width // 3
     r = max(2, min(width, height) // 8)
+    y0, y1, x0, x1 = max(0, cy - r), min(height, cy + r + 1), max(0, cx - r), min(width, cx + r + 1)
+    yy, xx = np.ogrid[y0:y1, x0:x1]
     mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-    img[mask] = (250, 220, 30) if not scene_b else (40, 40, 230)
+    img[y0:y1, x0:x1][mask] = (250, 220, 30) if not scene_b else (40, 40, 230)
     img[:band] = 0
     code = index % (1 << _BITS)
     bw = width / _BITS
     for b in range(_BITS):
         if (code >> (_BITS - 1 - b)) & 1:
             img[:band, int(round(b * bw)) : int(round((b + 1) * bw))] = 255
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return img
 
 
 def read_frame_index(frame: np.ndarray) -> int:

@@ -1,0 +1,127 @@
+"""Quality verbs: `degrade` (KVQ-style processed sets), `mos` (ratings → cleaned MOS), `train quality`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def _fail(msg: str) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code=2)
+
+
+def degrade_cmd(
+    sources: List[Path] = typer.Argument(..., help="Source videos (the 'uploads')."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (videos/, labels.csv, pairs.csv, manifest.csv)."),
+    per_source: int = typer.Option(6, "--per-source", help="Processed versions per source (QP intervals used in turn)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed for workflows, enhancements and QPs."),
+    label: str = typer.Option("vmaf", "--label", help="vmaf: full-reference VMAF/PSNR/SSIM + MOS proxy; none: no labels."),
+    workers: int = typer.Option(1, "--workers", help="Videos processed in parallel."),
+    preset: str = typer.Option("veryfast", "--preset", help="x264 preset."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Re-encode and re-label even when outputs exist."),
+) -> None:
+    """Apply KVQ workflows (transcode; enhance+transcode; enhance+pre-process+transcode) to each source."""
+    from reelscore.workflows.degrade import DegradeConfig, DegradeError, degrade
+
+    if label not in ("vmaf", "none"):
+        _fail(f"--label {label}: expected vmaf or none")
+    if per_source < 1:
+        _fail("--per-source must be >= 1")
+    try:
+        s = degrade(sources, out, DegradeConfig(per_source=per_source, seed=seed, label=label, workers=workers, preset=preset, overwrite=overwrite))
+    except DegradeError as exc:
+        _fail(str(exc))
+    msg = f"{s['videos']} processed videos from {s['sources'] - s['sources_failed']}/{s['sources']} sources → {out}"
+    if s["videos_failed"] or s["sources_failed"]:
+        msg += f" ({s['sources_failed']} sources and {s['videos_failed']} videos failed; see errors.csv)"
+    typer.echo(msg)
+    if label == "vmaf" and s["videos"]:
+        lo, hi = s["vmaf_range"]
+        typer.echo(f"VMAF {lo:.1f}–{hi:.1f}; pairs: {s['pairs']['homologous']} homologous, {s['pairs']['non_homologous']} non-homologous")
+        typer.echo("note: mos = 1 + 4·VMAF/100 is a full-reference proxy for human MOS, not a subjective score")
+
+
+def mos_cmd(
+    ratings: Path = typer.Argument(..., help="Ratings CSV with columns rater,video,score."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output MOS CSV (video,mos,std,n,mos_raw,...,ci95_low,ci95_high)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Directory for report.json and report.png."),
+    min_corr: float = typer.Option(0.7, "--min-corr", help="Flag raters whose SROCC/PLCC vs the others is below this."),
+    drop_inconsistent: bool = typer.Option(False, "--drop-inconsistent", help="Also remove flagged raters (default: flag only)."),
+    no_bt500: bool = typer.Option(False, "--no-bt500", help="Skip BT.500 observer screening."),
+    ci_basis: str = typer.Option("mean", "--ci-basis", help="mean: 95% CI of the MOS (as KVQ); range: mean ± 1.96σ."),
+    no_ci_removal: bool = typer.Option(False, "--no-ci-removal", help="Keep ratings outside the confidence interval."),
+) -> None:
+    """Ratings → MOS with rater consistency, ITU-R BT.500 screening and CI outlier removal."""
+    import pandas as pd
+
+    from reelscore.common.atomic import write_table_atomic, write_text_atomic
+    from reelscore.labels.mos import MosConfig, compute_mos, plot_report
+
+    if not ratings.is_file():
+        _fail(f"{ratings}: not_found: no such ratings file")
+    try:
+        df = pd.read_csv(ratings)
+        res = compute_mos(df, MosConfig(min_corr=min_corr, drop_inconsistent=drop_inconsistent, bt500=not no_bt500,
+                                        ci_basis=ci_basis, ci_removal=not no_ci_removal))
+    except (ValueError, pd.errors.ParserError) as exc:
+        _fail(f"{ratings}: {exc}")
+    write_table_atomic(res.mos, out)
+    rep = res.report()
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(report / "report.json", json.dumps(rep, indent=2) + "\n")
+        plot_report(res, report / "report.png")
+    for line in res.steps:
+        typer.echo(line)
+    typer.echo(
+        f"{len(res.mos)} videos → {out}; removed raters: {', '.join(rep['removed_raters']) or 'none'}; "
+        f"flagged: {', '.join(rep['flagged_inconsistent']) or 'none'}; ratings removed by CI: {rep['n_ratings_removed_ci']}"
+    )
+
+
+def train_quality_cmd(
+    labels: Path = typer.Option(..., "--labels", help="labels.csv from `reelscore degrade` (name,source,...,mos) or video_id,MOS."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
+    features: Optional[Path] = typer.Option(None, "--features", help="Feature store (needed by --model light; distortion features for ksvqe)."),
+    model: str = typer.Option("light", "--model", help="light (ridge/LightGBM on pooled features) or ksvqe (network on fragments)."),
+    learner: str = typer.Option("ridge", "--learner", help="light: ridge, gbdt, xgb or ensemble."),
+    extractors: str = typer.Option("technical,semantic,motion", "--extractors", help="light: pooled extractors to use."),
+    target: str = typer.Option("mos", "--target", help="Label column to learn."),
+    split_by: str = typer.Option("source", "--split-by", help="Cross-validation groups: source (leave-one-source-out) or none (5-fold)."),
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="pairs.csv for Rank1/Rank2 (default: beside labels.csv)."),
+    videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="ksvqe: where the label paths are relative to (default: labels.csv's folder)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="ksvqe: YAML with KSVQEConfig fields (tiny/cpu presets via --preset)."),
+    preset: str = typer.Option("cpu", "--preset", help="ksvqe: tiny or cpu."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="ksvqe: override epochs."),
+    clip: Optional[Path] = typer.Option(None, "--clip", help="ksvqe: local CLIP vision checkpoint directory (transformers format)."),
+    no_cv: bool = typer.Option(False, "--no-cv", help="Skip cross-validation; fit on everything."),
+) -> None:
+    """Train a quality model on processed-set labels; writes a model directory for `reelscore predict`."""
+    from reelscore.models.registry import ModelError
+    from reelscore.workflows.quality_train import TrainQualityError, train_quality
+
+    try:
+        res = train_quality(
+            labels=labels, out=out, features=features, model=model, learner=learner,
+            extractors=[e.strip() for e in extractors.split(",") if e.strip()], target=target,
+            split_by=split_by, pairs=pairs, videos_dir=videos_dir, config=config, preset=preset,
+            epochs=epochs, clip=clip, cv=not no_cv,
+        )
+    except (TrainQualityError, ModelError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    m = res.get("val_metrics") or {}
+    if m:
+        typer.echo("cross-validated (" + m.get("split", "") + "): " + ", ".join(
+            f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float)))
+    typer.echo(f"model ({model}) → {out}")
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    """Add `degrade`, `mos` and `train quality`."""
+    app.command("degrade", help="KVQ-style processed set from source videos (+ VMAF-proxy labels and rank pairs).")(degrade_cmd)
+    app.command("mos", help="Ratings (rater,video,score) → MOS with BT.500 screening and a report.")(mos_cmd)
+    train_app.command("quality", help="Train a quality model (light or ksvqe) → model directory.")(train_quality_cmd)

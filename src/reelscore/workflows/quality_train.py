@@ -1,0 +1,201 @@
+"""`train quality`: labels from a processed set + features → cross-validated (by source) quality model.
+
+Splits are always by source (leave-one-source-out) unless asked otherwise, so that no
+processed version of a test source is ever seen in training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+NTIRE_WEIGHTS = {"SROCC": 0.45, "PLCC": 0.45, "Rank1": 0.05, "Rank2": 0.05}
+
+
+class TrainQualityError(ValueError):
+    """The inputs of `train quality` cannot be used (message names the input and reason)."""
+
+
+def read_quality_labels(path: str | Path, target: str = "mos") -> pd.DataFrame:
+    """labels.csv → DataFrame index video_id with columns name, source, y (+ path when present)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainQualityError(f"{path}: labels file not found")
+    df = pd.read_csv(path)
+    cols = {c.lower(): c for c in df.columns}
+    if "name" in cols:
+        ids = df[cols["name"]].astype(str).map(lambda n: Path(n).stem)
+    elif "video_id" in cols:
+        ids = df[cols["video_id"]].astype(str)
+    elif "id" in cols:
+        ids = df[cols["id"]].astype(str)
+    else:
+        raise TrainQualityError(f"{path}: no id column (name, video_id or Id)")
+    tcol = cols.get(target.lower())
+    if tcol is None:
+        raise TrainQualityError(f"{path}: no label column {target!r}; columns: {', '.join(df.columns)}")
+    out = pd.DataFrame({"video_id": ids.to_numpy()})
+    out["name"] = df[cols["name"]].astype(str).to_numpy() if "name" in cols else out["video_id"]
+    out["source"] = df[cols["source"]].astype(str).to_numpy() if "source" in cols else out["video_id"]
+    out["y"] = pd.to_numeric(df[tcol], errors="coerce").to_numpy()
+    if "path" in cols:
+        out["path"] = df[cols["path"]].astype(str).to_numpy()
+    bad = out["y"].isna().sum()
+    out = out.dropna(subset=["y"])
+    if bad:
+        print(f"{path}: {bad} rows without a numeric {target!r} skipped")
+    if out["video_id"].duplicated().any():
+        raise TrainQualityError(f"{path}: duplicate video ids, e.g. {out['video_id'][out['video_id'].duplicated()].iloc[0]!r}")
+    return out.set_index("video_id")
+
+
+def quality_metrics(pred: pd.Series, truth: pd.Series, pairs: pd.DataFrame | None = None) -> dict[str, Any]:
+    """SROCC, PLCC, Rank1 (homologous), Rank2 (non-homologous) and the NTIRE 2024 final score."""
+    from reelscore.common.stats import plcc, srcc
+    from reelscore.evaluation.metrics import pair_accuracy
+
+    ids = pred.index.intersection(truth.index)
+    p, t = pred.loc[ids].to_numpy(float), truth.loc[ids].to_numpy(float)
+    m: dict[str, Any] = {"n": int(len(ids)), "SROCC": srcc(p, t), "PLCC": plcc(p, t)}
+    for key, homo in (("Rank1", 1), ("Rank2", 0)):
+        m[key] = float("nan")
+        m[f"n_{key}"] = 0
+        if pairs is None or pairs.empty:
+            continue
+        sub = pairs[pairs["homologous"].astype(int) == homo]
+        stem = lambda s: Path(str(s)).stem  # noqa: E731
+        sub = sub[sub["video1"].map(stem).isin(ids) & sub["video2"].map(stem).isin(ids)]
+        if sub.empty:
+            continue
+        s1 = pred.loc[sub["video1"].map(stem)].to_numpy(float)
+        s2 = pred.loc[sub["video2"].map(stem)].to_numpy(float)
+        better = np.where(sub["better"].astype(str).to_numpy() == sub["video1"].astype(str).to_numpy(), 1, 2)
+        m[key] = pair_accuracy(s1, s2, better)
+        m[f"n_{key}"] = int(len(sub))
+    parts = {k: m[k] for k in NTIRE_WEIGHTS}
+    if all(np.isfinite(v) for v in parts.values()):
+        m["final"] = float(sum(NTIRE_WEIGHTS[k] * parts[k] for k in NTIRE_WEIGHTS))
+    elif np.isfinite(parts["SROCC"]) and np.isfinite(parts["PLCC"]):
+        m["final"] = float("nan")
+    return m
+
+
+def source_folds(groups: pd.Series, split_by: str = "source", n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train_idx, test_idx) folds: leave-one-source-out, or shuffled K-fold when split_by='none'."""
+    n = len(groups)
+    if split_by == "source":
+        uniq = sorted(groups.unique())
+        if len(uniq) < 2:
+            raise TrainQualityError("split by source needs at least 2 sources in the labels")
+        g = groups.to_numpy()
+        return [(np.flatnonzero(g != s), np.flatnonzero(g == s)) for s in uniq]
+    if split_by != "none":
+        raise TrainQualityError(f"--split-by {split_by}: expected source or none")
+    order = np.random.default_rng(seed).permutation(n)
+    chunks = np.array_split(order, min(n_splits, n))
+    return [(np.setdiff1d(order, c), c) for c in chunks]
+
+
+def _read_pairs(labels_path: Path, pairs: str | Path | None) -> pd.DataFrame | None:
+    p = Path(pairs) if pairs is not None else labels_path.parent / "pairs.csv"
+    if not p.is_file():
+        return None
+    return pd.read_csv(p)
+
+
+def _feature_spec(store, extractors: list[str]) -> dict[str, Any]:
+    have = store.extractors()
+    missing = [e for e in extractors if e not in have]
+    if missing:
+        raise TrainQualityError(
+            f"feature store {store.path if hasattr(store, 'path') else store} lacks extractor(s) {missing}; "
+            f"has {sorted(have)} (run `reelscore extract --extractors {','.join(missing)}`)"
+        )
+    return {e: (have[e].get("version") if isinstance(have[e], dict) else None) for e in extractors}
+
+
+def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True):
+    """Fit the light model with out-of-fold validation; returns (model, oof predictions, metrics)."""
+    from reelscore.models.quality_light import QualityLightModel, quality_learner_config
+
+    spec = _feature_spec(store, extractors)
+    pooled = store.pooled(extractors)
+    pooled.index = pooled.index.astype(str)
+    ids = labels.index.intersection(pooled.index)
+    if len(ids) < 3:
+        raise TrainQualityError(f"only {len(ids)} labelled videos have features in the store; need at least 3")
+    lab = labels.loc[ids]
+    X = pooled.loc[ids]
+    cfg = quality_learner_config(learner)
+    oof = pd.Series(np.nan, index=ids, dtype=float)
+    metrics: dict[str, Any] = {}
+    if cv:
+        for tr, te in source_folds(lab["source"], split_by):
+            m = QualityLightModel(cfg).fit_mos(X.iloc[tr], lab["y"].iloc[tr], spec)
+            oof.iloc[te] = m.predict_mos(X.iloc[te])
+        metrics = quality_metrics(oof, lab["y"], pairs)
+        metrics["split"] = "leave-one-source-out" if split_by == "source" else "5-fold"
+        metrics["n_sources"] = int(lab["source"].nunique())
+    model = QualityLightModel(cfg).fit_mos(X, lab["y"], spec)
+    model.kind = "light"
+    return model, oof, metrics
+
+
+def train_quality(
+    labels: str | Path,
+    out: str | Path,
+    features: str | Path | None = None,
+    model: str = "light",
+    learner: str = "ridge",
+    extractors: list[str] | None = None,
+    target: str = "mos",
+    split_by: str = "source",
+    pairs: str | Path | None = None,
+    videos_dir: str | Path | None = None,
+    config: str | Path | None = None,
+    preset: str = "cpu",
+    epochs: int | None = None,
+    clip: str | Path | None = None,
+    cv: bool = True,
+    trained_on: str | None = None,
+) -> dict[str, Any]:
+    """Train `model` (light | ksvqe) on `labels`; write the model directory `out`; return a summary."""
+    from reelscore.common.atomic import write_table_atomic
+
+    labels_path = Path(labels)
+    lab = read_quality_labels(labels_path, target)
+    pair_df = _read_pairs(labels_path, pairs)
+    extractors = extractors or ["technical", "semantic", "motion"]
+    if model == "light":
+        if features is None:
+            raise TrainQualityError("--model light needs --features STORE (run `reelscore extract` on the processed set's manifest.csv)")
+        from reelscore.features.store import FeatureStore
+
+        store = FeatureStore(features)
+        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv)
+    elif model == "ksvqe":
+        from reelscore.workflows.quality_train_net import train_ksvqe
+
+        base = Path(videos_dir) if videos_dir is not None else labels_path.parent
+        mdl, oof, metrics = train_ksvqe(lab, base, split_by, pair_df, config, preset, epochs, clip, cv)
+    else:
+        raise TrainQualityError(f"--model {model}: expected light or ksvqe")
+    mdl.val_metrics = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()}
+    mdl.extra["trained_on"] = trained_on or (
+        f"{len(lab)} labelled videos from {lab['source'].nunique()} sources in {labels_path} (label column {target!r})"
+    )
+    mdl.extra["label_column"] = target
+    mdl.save(out)
+    if cv and oof.notna().any():
+        df = pd.DataFrame({"Id": oof.index, "MOS": oof.to_numpy(), "truth": lab.loc[oof.index, "y"].to_numpy(), "source": lab.loc[oof.index, "source"].to_numpy()})
+        write_table_atomic(df, Path(out) / "cv_predictions.csv")
+    return {"out": str(out), "val_metrics": metrics, "n": int(len(lab))}
+
+
+def metrics_json(m: dict[str, Any]) -> str:
+    """Metrics as JSON (NaN → null)."""
+    return json.dumps({k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in m.items()}, indent=2)

@@ -53,22 +53,29 @@ def _probe_cmd(
     if max_bytes is not None:
         limits.max_file_bytes = max_bytes
 
-    results: list[dict] = []
+    from reelscore.common.progress import track
+
+    # Each input expands to its files, or to an error row for a directory without videos.
+    inputs: list[Path | dict] = []
     for given in paths:
         files = list(find_videos([given]))
         if given.is_dir() and not files:
-            files = []
-            results.append({"path": str(given), "error": "not_found", "message": "no video files in this directory"})
-            if as_json:
-                typer.echo(json.dumps(results[-1]))
-        for f in files:
+            inputs.append({"path": str(given), "error": "not_found", "message": "no video files in this directory"})
+        inputs.extend(files)
+    results: list[dict] = []
+    # JSON lines stream as they come; the table gets a progress bar on stderr instead.
+    items = inputs if as_json or len(inputs) < 20 else track(inputs, "probing", unit="file")
+    for item in items:
+        if isinstance(item, dict):
+            row = item
+        else:
             try:
-                row = probe(f, limits).to_dict()
+                row = probe(item, limits).to_dict()
             except MediaError as exc:
                 row = exc.to_dict()
-            results.append(row)
-            if as_json:
-                typer.echo(json.dumps(row))
+        results.append(row)
+        if as_json:
+            typer.echo(json.dumps(row))
     failed = sum("error" in r for r in results)
     if not as_json:
         _print_table(results)

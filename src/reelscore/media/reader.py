@@ -53,11 +53,18 @@ class VideoReader:
         limits: MediaLimits | None = None,
         interpolation: str = "AREA",
     ) -> None:
-        import av
-
         self.path = Path(path)
         self.info: VideoInfo = probe(self.path, limits)
         self._container = open_container(self.path, limits)
+        try:
+            self._setup(short_side, threads, interpolation)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, short_side: int | None, threads: int, interpolation: str) -> None:
+        import av
+
         self._stream = self._container.streams.video[0]
         cc = self._stream.codec_context
         cc.thread_type = "AUTO"

@@ -109,7 +109,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
                 result = evaluate(
                     protocol, pred, truth, pairs=pairs, durations=durations, report_dir=report,
                     n_boot=bootstrap, seed=seed, top_k=top_k, duration_edges=edges,
-                    plcc_mapping=plcc_mapping, value_range=vr,
+                    plcc_mapping=plcc_mapping, value_range=vr, progress=True,
                 )
         except SubmissionError as exc:
             typer.echo(f"error: {exc}", err=True)

@@ -74,13 +74,14 @@ def _metric_entry(
     point: Callable[..., float],
     fast: Callable[..., float],
     arrays: tuple,
+    boot_arrays: tuple,
     n_boot: int,
     seed: int,
     stream: int,
     level: float,
 ) -> tuple[dict, np.ndarray]:
     value = float(point(*arrays))
-    reps = replicates(fast, arrays, n_boot, seed, stream) if n_boot > 0 else np.array([])
+    reps = replicates(fast, boot_arrays, n_boot, seed, stream) if n_boot > 0 else np.array([])
     if math.isfinite(value) and reps.size:
         ci = percentile_interval(reps, level, name)
     else:
@@ -92,9 +93,17 @@ def _rmse_fast(p, t):
     return float(np.sqrt(np.mean((p - t) ** 2)))
 
 
-def _grouped_fast(edges):
-    def stat(p, t, d):
-        vals = [g.srcc for g in M.duration_groups(p, t, d, edges, _srcc=M.fast_srcc) if math.isfinite(g.srcc)]
+def _grouped_fast(edges, kp: int, kt: int):
+    bounds = [-math.inf, *edges, math.inf]
+
+    def stat(cp, ct, d):
+        vals = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            sel = (d >= lo) & (d < hi)
+            if sel.sum() >= 3:
+                v = M.srcc_from_codes(cp[sel], ct[sel], kp, kt)
+                if math.isfinite(v):
+                    vals.append(v)
         return float(np.mean(vals)) if vals else math.nan
 
     return stat
@@ -116,6 +125,7 @@ def evaluate(
     value_range: tuple[float, float] | None | str = "default",
     level: float = 0.95,
     return_data: bool = False,
+    progress: bool = False,
 ):
     """Score a prediction file against the truth under `protocol`; returns the result dict (and EvalData if asked).
 
@@ -188,10 +198,13 @@ def evaluate(
             p, y = data.pred[t], data.truth[t]
             stream = 10 * (ti + 1)  # all item-level metrics of a target share resamples
             entry: dict = {"metrics": {}, "logistic4_params": None, "duration_groups": None}
-            specs: list[tuple[str, Callable, Callable, tuple]] = [
-                ("SRCC", M.srcc, M.fast_srcc, (p, y)),
-                ("KRCC", M.krcc, M.krcc, (p, y)),
-                ("PLCC", M.plcc, M.fast_plcc, (p, y)),
+            (cp, kp), (cy, ky) = M.rank_codes(p), M.rank_codes(y)
+            srcc_codes = lambda a, b, _kp=kp, _ky=ky: M.srcc_from_codes(a, b, _kp, _ky)  # noqa: E731
+            # Each spec: name, point estimate on (p, y[, d]), bootstrap statistic, bootstrap arrays.
+            specs: list[tuple[str, Callable, Callable, tuple, tuple]] = [
+                ("SRCC", M.srcc, srcc_codes, (p, y), (cp, cy)),
+                ("KRCC", M.krcc, M.krcc, (p, y), (p, y)),
+                ("PLCC", M.plcc, M.fast_plcc, (p, y), (p, y)),
             ]
             if plcc_mapping == "logistic4":
                 params = M.fit_logistic4(p, y)
@@ -200,20 +213,26 @@ def evaluate(
                 specs.append((
                     "PLCC_logistic4",
                     (lambda a, b, _p=params: math.nan if _p is None else M.plcc_logistic4(a, b, p0=list(_p))),
-                    (lambda a, b, _p0=p0: M.plcc_logistic4(a, b, p0=_p0)),
+                    # warm start from the full-data fit: a few loose steps suffice per resample
+                    (lambda a, b, _p0=p0: M.plcc_logistic4(a, b, p0=_p0, maxfev=400, tol=1e-6)),
+                    (p, y),
                     (p, y),
                 ))
             specs += [
-                ("RMSE", M.rmse, _rmse_fast, (p, y)),
-                (k_name, lambda a, b: M.rmse_top_k(a, b, top_k), lambda a, b: M.rmse_top_k(a, b, top_k), (p, y)),
+                ("RMSE", M.rmse, _rmse_fast, (p, y), (p, y)),
+                (k_name, lambda a, b: M.rmse_top_k(a, b, top_k), lambda a, b: M.rmse_top_k(a, b, top_k), (p, y), (p, y)),
             ]
             if dur is not None:
                 groups = M.duration_groups(p, y, dur, edges)
                 entry["duration_groups"] = [g.to_dict() for g in groups]
-                specs.append(("SRCC_duration_grouped", lambda a, b, d: _mean_defined(groups), _grouped_fast(edges), (p, y, dur)))
-            for name, point, fast, arrays in specs:
+                specs.append((
+                    "SRCC_duration_grouped", lambda a, b, d: _mean_defined(groups),
+                    _grouped_fast(edges, kp, ky), (p, y, dur), (cp, cy, dur),
+                ))
+            shown = _maybe_track(specs, progress and n_boot > 0, f"{t}: {n_boot} resamples")
+            for name, point, fast, arrays, boot_arrays in shown:
                 entry["metrics"][name], reps_by[f"{t}:{name}"] = _metric_entry(
-                    f"{t} {name}", point, fast, arrays, n_boot, seed, stream, level
+                    f"{t} {name}", point, fast, arrays, boot_arrays, n_boot, seed, stream, level
                 )
             result["targets"][t] = entry
 
@@ -230,7 +249,7 @@ def evaluate(
             for gi, (name, kind, sel) in enumerate(groups_p):
                 arrays = (s1[sel], s2[sel], pair_obj.better[sel])
                 entry, reps_by[name] = _metric_entry(
-                    name, M.pair_accuracy, M.pair_accuracy, arrays, n_boot, seed, 100 + gi, level
+                    name, M.pair_accuracy, M.pair_accuracy, arrays, arrays, n_boot, seed, 100 + gi, level
                 )
                 entry.update({"n_pairs": int(sel.sum()), "kind": kind})
                 n_tied = int(np.sum(arrays[0] == arrays[1]))
@@ -280,6 +299,14 @@ def evaluate(
 
         write_report(result, data, report_dir)
     return (result, data) if return_data else result
+
+
+def _maybe_track(items: list, on: bool, description: str):
+    if not on:
+        return items
+    from reelscore.common.progress import track
+
+    return track(items, description, unit="metric")
 
 
 def _mean_defined(groups) -> float:

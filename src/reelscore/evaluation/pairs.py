@@ -4,7 +4,7 @@ CSV: header `video1,video2,better,homologous`; `better` is 1/2 (or the name of
 the better video); `homologous` is 1/0, true/false or yes/no.
 xlsx: sheets `source` (homologous pairs: same source video) and `nonsource`
 (non-homologous), rows `(video1, video2, rank)` with rank 1 when video1 is the
-better one, 2 otherwise. A first row whose third cell is not 1 or 2 is a header.
+better one, 2 otherwise. A first row whose third cell is text (not a number) is a header.
 """
 
 from __future__ import annotations
@@ -45,6 +45,14 @@ def _cell(v) -> str:
     return str(v).strip()
 
 
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
 def _rank(v: str) -> int | None:
     try:
         f = float(v)
@@ -73,8 +81,8 @@ def _read_xlsx(path: Path) -> Pairs:
             for i, row in enumerate(wb[names[sheet]].iter_rows(values_only=True), start=1)
             if any(_cell(c) for c in row)
         ]
-        if rows and (len(rows[0][1]) < 3 or _rank(rows[0][1][2]) is None):
-            rows = rows[1:]  # header row
+        if rows and len(rows[0][1]) >= 3 and not _is_number(rows[0][1][2]):
+            rows = rows[1:]  # a text third cell: header row
         bad = []
         for i, cells in rows:
             cells = cells + [""] * (3 - len(cells))

@@ -91,3 +91,22 @@ def test_vfr_times_are_real_timestamps(test_media, ffprobe_frame_times):
 def test_reader_refuses_broken(test_media, name):
     with pytest.raises(MediaError):
         VideoReader(test_media[name])
+
+
+@pytest.mark.parametrize("rotation", [180, 270])
+def test_other_rotations_display_upright(tmp_path, rotation):
+    upright = make_clip(tmp_path / "u.mp4", seconds=1.0, width=64, height=112, audio=False, seed=9)
+    turned = make_clip(tmp_path / f"r{rotation}.mp4", seconds=1.0, width=64, height=112, audio=False, seed=9,
+                       rotation=rotation)
+    with VideoReader(upright) as u, VideoReader(turned) as r:
+        assert (r.info.width, r.info.height, r.info.rotation) == (64, 112, rotation)
+        a = r.frames_at([0.2, 0.8]).frames.astype(np.int16)
+        b = u.frames_at([0.2, 0.8]).frames.astype(np.int16)
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 6
+    assert [read_frame_index(f) for f in a.astype(np.uint8)] == [3, 12]
+
+
+def test_single_thread_decodes_the_same_frames(test_media):
+    with VideoReader(test_media["hevc"], threads=1) as one, VideoReader(test_media["hevc"], threads=2) as two:
+        np.testing.assert_array_equal(one.frames_at([0.1, 1.3]).frames, two.frames_at([0.1, 1.3]).frames)

@@ -103,3 +103,11 @@ def test_error_codes_are_the_contract():
     with pytest.raises(ValueError):
         MediaError("bogus", "x", "y")
     assert isinstance(VideoInfo.__dataclass_fields__, dict)
+
+
+def test_media_error_survives_pickling():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(MediaError("truncated", "/x/y.mp4", "cut short")))
+    assert (err.code, err.path, err.message, str(err)) == ("truncated", "/x/y.mp4", "cut short",
+                                                            "/x/y.mp4: truncated: cut short")

@@ -32,6 +32,10 @@ class MediaError(Exception):
     def __str__(self) -> str:
         return f"{self.path}: {self.code}: {self.message}"
 
+    def __reduce__(self):
+        # Rebuild from (code, path, message) so the error survives process pools (pickling).
+        return (type(self), (self.code, self.path, self.message))
+
     def to_dict(self) -> dict:
         """The JSON error object printed by `reelscore probe --json`."""
         return {"path": self.path, "error": self.code, "message": self.message}

@@ -52,9 +52,12 @@ class VideoReader:
         threads: int = 2,
         limits: MediaLimits | None = None,
         interpolation: str = "AREA",
+        *,
+        info: VideoInfo | None = None,
     ) -> None:
         self.path = Path(path)
-        self.info: VideoInfo = probe(self.path, limits)
+        # A caller that has just probed the file may pass the VideoInfo to skip a second probe.
+        self.info: VideoInfo = info if info is not None else probe(self.path, limits)
         self._container = open_container(self.path, limits)
         try:
             self._setup(short_side, threads, interpolation)

@@ -1,0 +1,202 @@
+"""Each default extractor on real inputs: output shapes match the declared spec, values are sane."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from reelscore.features.base import FramePlan, VideoInputs
+from reelscore.features.registry import DEFAULT_EXTRACTORS, get_extractor, list_extractors, resolve_order
+
+
+def _photo(name: str = "astronaut", side: int = 360) -> np.ndarray:
+    import cv2
+    from skimage import data
+
+    img = getattr(data, name)()
+    h, w = img.shape[:2]
+    s = side / min(h, w)
+    return cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+
+
+def _inputs(frames: np.ndarray, fps: float = 4.0, **kw) -> VideoInputs:
+    plan = FramePlan(fps=fps, short_side=frames.shape[1], clip_len=16)
+    ts = np.arange(len(frames)) / fps
+    return VideoInputs(video_id="v", frames=frames, timestamps=ts, duration_s=len(frames) / fps, plan=plan, **kw)
+
+
+def _check_shapes(ext, out, n_clips: int | None) -> None:
+    assert out.pooled.shape == (ext.dim,)
+    assert out.pooled.dtype == np.float32
+    if n_clips is not None:
+        assert out.clips.shape == (n_clips, ext.clip_dim)
+        assert out.clip_starts.shape == (n_clips,)
+        np.testing.assert_allclose(out.clip_starts, np.arange(n_clips) * 4.0)
+
+
+def test_registry_lists_defaults_and_rejects_unknown():
+    assert DEFAULT_EXTRACTORS == ["semantic", "technical", "motion", "audio", "text"]
+    assert set(DEFAULT_EXTRACTORS) | {"clip", "r3d18", "dover", "t5", "caption"} <= set(list_extractors())
+    with pytest.raises(KeyError, match="unknown extractor 'nope'"):
+        get_extractor("nope")
+    with pytest.raises(ValueError, match="unknown config keys"):
+        get_extractor("technical", bogus=1)
+    # text reads the audio tags, so asking for text alone runs audio first
+    assert resolve_order(["text"]) == ["audio", "text"]
+
+
+@pytest.mark.parametrize("name", DEFAULT_EXTRACTORS)
+def test_spec_declares_everything(name):
+    spec = get_extractor(name).spec()
+    for key in ("name", "version", "modality", "sampler", "preprocessing", "config", "dim", "feature_names", "spec_id"):
+        assert spec[key] not in (None, ""), key
+    assert len(spec["feature_names"]) == spec["dim"] == len(set(spec["feature_names"]))
+
+
+def test_technical_blur_lowers_sharpness_noise_raises_sigma():
+    import cv2
+
+    ext = get_extractor("technical")
+    img = _photo()
+    rng = np.random.default_rng(0)
+    blurred = cv2.GaussianBlur(img, (0, 0), 3)
+    noisy = np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
+    names = ext.clip_feature_names()
+    vals = ext.per_frame(np.stack([img, blurred, noisy]))
+    col = {n: vals[:, i] for i, n in enumerate(names)}
+    assert col["sharpness"][1] < 0.1 * col["sharpness"][0]
+    assert col["blur"][1] > col["blur"][0] + 0.2
+    assert col["noise_sigma"][2] > 2 * col["noise_sigma"][0]
+    assert col["si"][1] < col["si"][0]
+    assert np.isnan(col["ti"][0]) and col["ti"][1] > 0  # TI needs a previous frame
+    # JPEG at quality 5 is blocky
+    ok, enc = cv2.imencode(".jpg", img[..., ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, 5])
+    jpg = cv2.imdecode(enc, 1)[..., ::-1].copy()
+    from reelscore.features.technical import blockiness, brisque_model_files, luma
+
+    assert blockiness(luma(jpg)) > 1.5 > blockiness(luma(img))
+    if brisque_model_files() is not None:  # BRISQUE: lower is better
+        from reelscore.features.technical import brisque
+
+        assert brisque(img) < brisque(blurred)
+        assert np.isnan(col["brisque"][1])  # only every brisque_stride-th frame (default 4) is scored
+    out = ext.extract(_inputs(np.stack([img] * 6 + [blurred] * 6)))
+    _check_shapes(ext, out, 1)
+    assert not np.isnan(out.pooled[names.index("sharpness") * 2])
+
+
+def test_semantic_recognises_a_cat_and_pools_per_clip():
+    ext = get_extractor("semantic", stride=1)
+    ext.setup()
+    cat = _photo("chelsea", 300)
+    out = ext.extract(_inputs(np.stack([cat] * 3)))
+    _check_shapes(ext, out, 1)
+    assert {"Egyptian cat", "tabby", "tiger cat"} & set(out.meta["top_classes"][:2])
+    from reelscore.features.semantic import embed_frames
+
+    feats, probs = embed_frames(np.stack([_photo("coffee", 300)]))
+    assert feats.shape == (1, 1280) and probs.shape == (1, 1000)
+    from reelscore.features.semantic import top_classes
+
+    assert top_classes(probs[0])[0][0] in ("espresso", "cup", "coffee mug")
+
+
+def test_motion_finds_the_cut_and_still_frames_have_no_flow():
+    ext = get_extractor("motion")
+    base = _photo("astronaut", 96)
+    moving = [np.roll(base, 3 * i, axis=1) for i in range(10)]
+    other = [np.full_like(base, (20, 200, 40))] * 10
+    frames = np.stack(moving + other)
+    out = ext.extract(_inputs(frames))
+    _check_shapes(ext, out, 2)  # 20 frames at 4 fps = 5 s = two 4-s clips
+    assert out.clips[0, -1] == 1 and out.clips[1, -1] == 0  # the cut at 2.5 s lies in clip 0 (0-4 s)
+    pooled = dict(zip(ext.feature_names(), out.pooled))
+    assert out.meta["cut_times"] == [2.5]
+    assert pooled["n_cuts"] == 1 and pooled["first_cut_s"] == pytest.approx(2.5)
+    assert pooled["flow_mean"] > 0.05
+    still = ext.extract(_inputs(np.stack([base] * 8)))
+    sp = dict(zip(ext.feature_names(), still.pooled))
+    assert sp["flow_mean"] < 1e-3 and sp["n_cuts"] == 0 and sp["diff_mean"] == 0
+
+
+def _audio_inputs(wave: np.ndarray | None, seconds: float) -> VideoInputs:
+    return VideoInputs(video_id="a", audio=wave, audio_rate=16000, duration_s=seconds, plan=FramePlan(), audio_missing=None if wave is not None else "no audio stream")
+
+
+def _top(ext, out) -> list[str]:
+    return out.meta["tags"]
+
+
+def test_audio_tone_music_silence_and_no_audio():
+    ext = get_extractor("audio")
+    ext.setup()
+    t = np.arange(16000 * 5) / 16000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    out = ext.extract(_audio_inputs(tone, 5.0))
+    _check_shapes(ext, out, 2)
+    p = dict(zip(ext.feature_names(), out.pooled))
+    assert p["silent"] == 0 and p["no_audio"] == 0
+    assert p["rms_dbfs"] == pytest.approx(20 * np.log10(0.3 / np.sqrt(2)), abs=0.1)
+    assert {"Sine wave", "Dial tone", "Telephone", "Busy signal", "Alarm"} & set(out.meta["tags"])
+    chord = sum(0.2 * np.sin(2 * np.pi * f * t) for f in (261.6, 329.6, 392.0)) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t) ** 2)
+    chord += 0.3 * np.sin(2 * np.pi * 110 * t) * (np.mod(t, 0.5) < 0.1)
+    mus = ext.extract(_audio_inputs(chord.astype(np.float32), 5.0))
+    assert mus.meta["tags"][0] == "Music"
+    mp = dict(zip(ext.feature_names(), mus.pooled))
+    assert mp["music_share"] > 0.5 and mp["tempo_bpm"] == pytest.approx(120, abs=3)
+    quiet = ext.extract(_audio_inputs(np.zeros(16000 * 2, np.float32), 2.0))
+    assert quiet.meta["tags"][0] == "Silence"
+    assert dict(zip(ext.feature_names(), quiet.pooled))["silent"] == 1
+    none = ext.extract(_audio_inputs(None, 3.0))
+    _check_shapes(ext, none, 1)
+    np_ = dict(zip(ext.feature_names(), none.pooled))
+    assert np_["no_audio"] == 1 and none.meta["tag_text"] == ""
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (Debian package espeak-ng)")
+def test_audio_speech_is_speech(tmp_path):
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    wav = tmp_path / "s.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "Hello everyone, welcome back to my channel. Today we cook dinner in ten minutes."], check=True)
+    x, sr = sf.read(wav, dtype="float32")
+    x = resample_poly(x, 16000, sr).astype(np.float32)
+    ext = get_extractor("audio")
+    out = ext.extract(_audio_inputs(x, x.size / 16000))
+    assert out.meta["tags"][0] == "Speech"
+    assert dict(zip(ext.feature_names(), out.pooled))["speech_share"] > 0.5
+
+
+def test_yamnet_front_end_matches_yamnet_parameters():
+    from reelscore.features import yamnet
+
+    m = yamnet.mel_matrix()
+    assert m.shape == (257, 64) and np.all(m[0] == 0)
+    hz = np.arange(257) * 8000 / 256
+    active = hz[m.sum(1) > 0]
+    assert active.min() > 125 and active.max() < 7500
+    lm = yamnet.log_mel(np.zeros(16000, np.float32))
+    assert lm.shape == (98, 64) and np.allclose(lm, np.log(0.001))
+    p, centres = yamnet.patches(yamnet.log_mel(np.zeros(16000 * 3, np.float32)))
+    assert p.shape[1:] == (96, 64) and np.allclose(np.diff(centres), 0.48)
+    assert len(yamnet.class_names()) == 521 and yamnet.class_names()[0] == "Speech"
+
+
+def test_text_embeds_fields_and_flags_empty():
+    from reelscore.features.base import ExtractorOutput
+
+    ext = get_extractor("text")
+    audio = ExtractorOutput(pooled=np.zeros(0, np.float32), meta={"tag_text": "Music, Speech"})
+    inp = VideoInputs(video_id="t", texts={"title": "My dog learns a trick", "description": "  ", "caption": None}, prior={"audio": audio})
+    out = ext.extract(inp)
+    assert out.pooled.shape == (ext.dim,)
+    assert out.token_fields == ["title", "description", "audio_tags", "caption"]
+    assert out.tokens.shape == (4, 384)
+    assert np.linalg.norm(out.tokens[0]) == pytest.approx(1, abs=1e-4)
+    assert np.all(out.tokens[1] == 0) and np.all(out.tokens[3] == 0)
+    assert list(out.pooled[-4:]) == [0, 1, 0, 1]
+    assert out.meta["texts"]["audio_tags"] == "Music, Speech"

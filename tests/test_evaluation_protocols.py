@@ -187,3 +187,37 @@ def test_cli_json_and_table(tmp_path):
     res = run_cli("-p", "kvq", "--pred", str(predf), "--truth", str(truth), "--pairs", str(xlsx), "--bootstrap", "20")
     assert res.exit_code == 0
     assert "final" in res.stdout and "Rank1" in res.stdout and "95 % interval" in res.stdout
+
+
+def test_id_matching_prefix_extension_and_collision(tmp_path):
+    truth = write(tmp_path / "t.csv", "Id,ECR\nvids/a.mp4,0.1\nb.mp4,0.5\nc,0.3\nd.MOV,0.9")
+    pred = write(tmp_path / "p.csv", "Id,ECR\na,0.2\n/data/b.mp4,0.4\nc.mp4,0.1\nd,0.8")
+    r = evaluate("evqa", pred, truth, n_boot=0, plcc_mapping="none")
+    assert r["id_matching"] == "normalized"
+    assert r["targets"]["ECR"]["metrics"]["SRCC"]["value"] == pytest.approx(spearmanr([0.2, 0.4, 0.1, 0.8], [0.1, 0.5, 0.3, 0.9])[0])
+    # two truth files that only differ by extension: no normalisation, exact ids required
+    truth2 = write(tmp_path / "t2.csv", "Id,ECR\nx.mp4,0.1\nx.mov,0.5\ny.mp4,0.3")
+    pred2 = write(tmp_path / "p2.csv", "Id,ECR\nx,0.1\nx.mov,0.5\ny.mp4,0.3")
+    from reelscore.evaluation import SubmissionError
+
+    with pytest.raises(SubmissionError, match=r"1 truth id missing from the prediction \(first: 'x.mp4'\); 1 id not in the truth \(first: 'x'\)"):
+        evaluate("evqa", pred2, truth2, n_boot=0, plcc_mapping="none")
+
+
+def test_final_interval_is_the_weighted_sum_of_shared_resamples(tmp_path):
+    """Recompute the EVQA final's interval by hand: same resample indices for SRCC and PLCC, weighted, percentiles."""
+    rng = np.random.default_rng(12)
+    n = 40
+    y = rng.uniform(size=n)
+    p = np.clip(y + rng.normal(scale=0.3, size=n), 0, 1)
+    ids = [f"v{i}" for i in range(n)]
+    truth = write(tmp_path / "t.csv", "Id,ECR\n" + "\n".join(f"{i},{float(v)!r}" for i, v in zip(ids, y)))
+    pred = write(tmp_path / "p.csv", "Id,ECR\n" + "\n".join(f"{i},{float(v)!r}" for i, v in zip(ids, p)))
+    r = evaluate("evqa", pred, truth, n_boot=200, seed=7, plcc_mapping="none")
+    gen = np.random.default_rng([7, 10])  # seed, stream of the first target
+    finals = []
+    for _ in range(200):
+        idx = gen.integers(0, n, n)
+        finals.append(0.6 * spearmanr(p[idx], y[idx])[0] + 0.4 * pearsonr(p[idx], y[idx])[0])
+    lo, hi = np.quantile(finals, [0.025, 0.975])
+    assert r["final"]["ci"] == pytest.approx([lo, hi], abs=1e-12)

@@ -65,6 +65,8 @@ def _print_table(result: dict) -> None:
                       f"[{_fmt(f['ci'][0])}, {_fmt(f['ci'][1])}]")
     console = Console()
     console.print(table)
+    if not result.get("final"):
+        console.print("This protocol defines no combined final score.", style="dim")
     s = result["settings"]
     console.print(
         f"ids matched {result['id_matching']}; bootstrap {s['bootstrap']} resamples (seed {s['seed']}); "

@@ -151,11 +151,13 @@ figure img {{ max-width: 560px; border: 1px solid #ddd; }}
 <p class="meta">protocol <b>{e(result['protocol'])}</b> · {result['n_items']} items · ids matched {e(result['id_matching'])}<br>
 prediction: {e(result['pred'])}<br>truth: {e(result['truth'])}<br>
 {f"pairs: {e(result['pairs_file'])}<br>" if result.get('pairs_file') else ''}
+{f"durations: {e(result['durations_file'])}<br>" if result.get('durations_file') else ''}
 bootstrap: {s['bootstrap']} resamples, seed {s['seed']}, {level} % percentile intervals · PLCC mapping: {e(s['plcc_mapping'])} · final uses raw SRCC/PLCC</p>
 <table><thead><tr><th>target</th><th>metric</th><th>value</th><th>{level} % interval</th></tr></thead>
 <tbody>
 {trs}
 </tbody></table>
+{'' if result.get('final') else '<p class="meta">This protocol defines no combined final score.</p>'}
 {f'<h2>Warnings</h2><ul>{warn}</ul>' if warn else ''}
 <h2>Plots</h2>
 {imgs}

@@ -132,7 +132,7 @@ class VideoProcessor:
             if media_ok and "frames" in need:
                 try:
                     side = min(self.plan.short_side, min(info.width, info.height))
-                    with VideoReader(path, short_side=side, threads=self.threads) as reader:
+                    with VideoReader(path, short_side=side, threads=self.threads, info=info) as reader:
                         dur = float(reader.video_duration_s or info.duration_s)
                         sample = reader.frames_at(self.plan.timestamps(dur))
                     inputs.frames, inputs.timestamps, inputs.duration_s = sample.frames, sample.timestamps, dur

@@ -4,6 +4,10 @@ Usage:
   PYTHONPATH=src .venv/bin/python bench/engagement_text_cv.py \
       --data ../shared/data/snapugc --out bench/results/engagement_text_cv.json [--only NAME ...]
 
+Ensembles (`ens:a+b`) average the members' out-of-fold predictions, which equals
+fitting the averaging ensemble per fold (members train independently on the same
+folds); out-of-fold vectors are kept under ~/.cache/reelscore/bench.
+
 Reads text_ecr_dev.csv (Title, Description → ECR) and captions_dev.csv (Caption →
 engagement_class). Features are computed once per field set (MiniLM embeddings cached
 under ~/.cache/reelscore); each configuration is cross-validated with the same seeded folds.
@@ -22,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from reelscore.models.light import LearnerConfig, make_learner
-from reelscore.models.text_features import normalise_text_columns, text_matrix
-from reelscore.training.cv import kfold_cv
+from reelscore.models.text_features import cache_dir, normalise_text_columns, text_matrix
+from reelscore.training.cv import evqa_final, kfold_cv, score
 
 # name: (dataset, target, fields, embeddings, handmade, learner)
 CONFIGS = {
@@ -32,12 +36,12 @@ CONFIGS = {
     "ecr_td_handmade_gbdt": ("ecr", "ECR", ["title", "description"], False, True, "gbdt"),
     "ecr_td_gbdt": ("ecr", "ECR", ["title", "description"], True, True, "gbdt"),
     "ecr_td_xgb": ("ecr", "ECR", ["title", "description"], True, True, "xgb"),
-    "ecr_td_ens": ("ecr", "ECR", ["title", "description"], True, True, "ensemble"),
+    "ecr_td_ens": ("ecr", "ECR", ["title", "description"], True, True, "ens:ecr_td_ridge+ecr_td_gbdt"),
     "ecr_t_ridge": ("ecr", "ECR", ["title"], True, True, "ridge"),
     "ecr_d_ridge": ("ecr", "ECR", ["description"], True, True, "ridge"),
     "cap_ridge": ("cap", "engagement_class", ["caption"], True, True, "ridge"),
     "cap_gbdt": ("cap", "engagement_class", ["caption"], True, True, "gbdt"),
-    "cap_ens": ("cap", "engagement_class", ["caption"], True, True, "ensemble"),
+    "cap_ens": ("cap", "engagement_class", ["caption"], True, True, "ens:cap_ridge+cap_gbdt"),
 }
 
 
@@ -62,21 +66,40 @@ def main() -> None:
     for name, (ds, target, fields, emb, hm, learner) in CONFIGS.items():
         if args.only and name not in args.only:
             continue
-        key = (ds, tuple(fields), emb, hm)
-        if key not in feats:
-            feats[key] = text_matrix(data[ds], fields, emb, hm)[0]
-        X = feats[key]
         y = data[ds][target].to_numpy(dtype=float)
-        cfg = LearnerConfig(learner=learner, seed=args.seed)
-
-        def fit_predict(tr, te):
-            return make_learner(cfg).fit(X[tr], y[tr]).predict(X[te])
-
+        oof_dir = cache_dir() / "bench" / f"text_cv_f{args.folds}_s{args.seed}"
         t0 = time.time()
-        res, _ = kfold_cv(fit_predict, len(y), y, args.folds, args.seed)
+        if learner.startswith("ens:"):
+            members = learner[4:].split("+")
+            oofs = [np.load(oof_dir / f"{m}.npy") for m in members]
+            oof = np.mean(oofs, axis=0)
+            from reelscore.training.cv import fold_ids
+
+            fid = fold_ids(len(y), args.folds, args.seed)
+            per_fold = [score(oof[fid == k], y[fid == k]) for k in range(args.folds)]
+            res = {"folds": args.folds, "seed": args.seed, "per_fold": per_fold, "pooled": score(oof, y)}
+            for k in ("srcc", "plcc", "final"):
+                v = np.array([f[k] for f in per_fold])
+                res[f"{k}_mean"], res[f"{k}_std"] = float(v.mean()), float(v.std(ddof=1))
+            cfg = LearnerConfig(learner="ensemble", ensemble=[results[m]["learner"] for m in members], seed=args.seed)
+            dim = results[members[0]]["dim"]
+        else:
+            key = (ds, tuple(fields), emb, hm)
+            if key not in feats:
+                feats[key] = text_matrix(data[ds], fields, emb, hm)[0]
+            X = feats[key]
+            dim = X.shape[1]
+            cfg = LearnerConfig(learner=learner, seed=args.seed)
+
+            def fit_predict(tr, te):
+                return make_learner(cfg).fit(X[tr], y[tr]).predict(X[te])
+
+            res, oof = kfold_cv(fit_predict, len(y), y, args.folds, args.seed)
+            oof_dir.mkdir(parents=True, exist_ok=True)
+            np.save(oof_dir / f"{name}.npy", oof)
         res.update(
             dataset=ds, target=target, fields=fields, embeddings=emb, handmade=hm, learner=learner,
-            n=len(y), dim=X.shape[1], seconds=round(time.time() - t0, 1), config=dataclasses.asdict(cfg),
+            n=len(y), dim=dim, seconds=round(time.time() - t0, 1), config=dataclasses.asdict(cfg),
         )
         results[name] = res
         print(

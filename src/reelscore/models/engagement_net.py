@@ -170,10 +170,39 @@ def collate(samples: list[dict[str, Any]], cfg: EngagementNetConfig):
 
 
 # --------------------------------------------------------------------------- network
-def _mlp(d_in: int, hidden: int, d_out: int, dropout: float):
+def _mlp(d_in: int, hidden: int, d_out: int, dropout: float, standardise: bool = False):
+    """Linear-GELU-Linear; with `standardise`, inputs first pass a fixed (mean, std) standardisation set from training data."""
+    import torch
     from torch import nn
 
-    return nn.Sequential(nn.LayerNorm(d_in), nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, d_out))
+    class _Standardise(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(d_in))
+            self.register_buffer("std", torch.ones(d_in))
+
+        def forward(self, x):
+            return (x - self.mean) / self.std
+
+    layers = [_Standardise()] if standardise else [nn.LayerNorm(d_in)]
+    return nn.Sequential(*layers, nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, d_out))
+
+
+def set_input_norm(net, samples: list[dict[str, Any]], cfg: "EngagementNetConfig") -> None:
+    """Set each feature MLP's standardisation from training samples (raw store features have arbitrary scales)."""
+    import torch
+
+    def _set(mlp, rows: np.ndarray) -> None:
+        if rows.size == 0:
+            return
+        std = rows.std(axis=0)
+        mlp[0].mean.copy_(torch.from_numpy(rows.mean(axis=0).astype(np.float32)))
+        mlp[0].std.copy_(torch.from_numpy(np.where(std > 1e-6, std, 1.0).astype(np.float32)))
+
+    for n in cfg.clip_extractors:
+        _set(net.clip_mlps[n.replace(".", "_")], np.concatenate([s["clips"][n] for s in samples]))
+    if net.pooled_mlp is not None:
+        _set(net.pooled_mlp, np.stack([s["pooled"] for s in samples]))
 
 
 def build_network(cfg: EngagementNetConfig, dims: dict[str, int]):
@@ -196,10 +225,10 @@ def build_network(cfg: EngagementNetConfig, dims: dict[str, int]):
             super().__init__()
             d = cfg.d_model
             self.clip_mlps = nn.ModuleDict(
-                {n.replace(".", "_"): _mlp(dims[f"clip:{n}"], cfg.mlp_hidden, d, cfg.dropout) for n in cfg.clip_extractors}
+                {n.replace(".", "_"): _mlp(dims[f"clip:{n}"], cfg.mlp_hidden, d, cfg.dropout, True) for n in cfg.clip_extractors}
             )
             n_in = len(cfg.clip_extractors) + (1 if "pooled" in dims else 0)
-            self.pooled_mlp = _mlp(dims["pooled"], cfg.mlp_hidden, d, cfg.dropout) if "pooled" in dims else None
+            self.pooled_mlp = _mlp(dims["pooled"], cfg.mlp_hidden, d, cfg.dropout, True) if "pooled" in dims else None
             self.proj = nn.Linear(n_in * d, d)
             self.time = nn.Linear(16, d)
             if "text" in dims:

@@ -34,6 +34,7 @@ def simulate_store(
     rho: float = 0.6,
     noise: float = 1.0,
     text_dim: int = 384,
+    extractors: tuple[str, ...] = ("visual", "motion", "audio", "text"),
 ) -> pd.DataFrame:
     """Write a simulated store at `path`; return labels (video_id, duration_s, ecr, nawp, hook, body)."""
     from reelscore.features.base import ExtractorOutput
@@ -47,7 +48,10 @@ def simulate_store(
         "audio": _spec("audio", 8, None, modality="audio"),
         "text": _spec("text", text_dim, None, key="text", modality="text"),
     }
-    store.register(list(specs.values()))
+    unknown = set(extractors) - set(specs)
+    if unknown:
+        raise ValueError(f"simulate_store: unknown extractors {sorted(unknown)}; known: {sorted(specs)}")
+    store.register([specs[n] for n in extractors])
     w = {n: rng.normal(size=(2, s["clip_dim"] or s["dim"])) for n, s in specs.items()}
     text_dir = rng.normal(size=(2, text_dim))
     rows = []
@@ -61,15 +65,19 @@ def simulate_store(
         starts = np.arange(int(np.ceil(dur / CLIP_SECONDS))) * CLIP_SECONDS
         early = (starts < 5.0).astype(float)[:, None]
         for name, strength in (("visual", 1.0), ("motion", 0.5)):
+            # draw even when not written, so labels do not depend on which extractors are kept
             C = len(starts)
             feats = noise * rng.normal(size=(C, w[name].shape[1])) + strength * (early * h * w[name][0] + b * w[name][1])
-            out = ExtractorOutput(pooled=feats.mean(0).astype(np.float32), clip_starts=starts, clips=feats.astype(np.float32))
-            store.write_row(specs[name], f"m{vid}", out)
+            if name in extractors:
+                out = ExtractorOutput(pooled=feats.mean(0).astype(np.float32), clip_starts=starts, clips=feats.astype(np.float32))
+                store.write_row(specs[name], f"m{vid}", out)
         audio = noise * rng.normal(size=8) + 0.4 * b * w["audio"][1]
-        store.write_row(specs["audio"], f"m{vid}", ExtractorOutput(pooled=audio.astype(np.float32)))
+        if "audio" in extractors:
+            store.write_row(specs["audio"], f"m{vid}", ExtractorOutput(pooled=audio.astype(np.float32)))
         toks = rng.normal(size=(2, text_dim)) + 0.3 * (b * text_dir[0] + h * text_dir[1]) * np.sqrt(text_dim) / 4
         toks /= np.linalg.norm(toks, axis=1, keepdims=True)
-        store.write_row(specs["text"], f"t{vid}", ExtractorOutput(pooled=toks.mean(0).astype(np.float32),
+        if "text" in extractors:
+            store.write_row(specs["text"], f"t{vid}", ExtractorOutput(pooled=toks.mean(0).astype(np.float32),
                                                                    token_fields=["title", "description"], tokens=toks.astype(np.float32)))
         store.write_index(vid, None, f"m{vid}", f"t{vid}")
         rows.append({"video_id": vid, "duration_s": dur, "ecr": ecr, "nawp": nawp, "hook": h, "body": b})

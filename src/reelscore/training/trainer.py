@@ -21,6 +21,7 @@ from reelscore.models.engagement_net import (
     collate,
     input_dims,
     resolve_inputs,
+    set_input_norm,
     tiny_config,
     to_device,
 )
@@ -161,6 +162,7 @@ def train_net(
 
     dims = input_dims(ds_tr[0], net_cfg)
     model = EngagementNetModel(net_cfg, dims)
+    set_input_norm(model.net, ds_tr.samples, net_cfg)
     net = model.net.to(device)
     ema_net = copy.deepcopy(net) if tr.ema > 0 else None
     train_net_mod = net

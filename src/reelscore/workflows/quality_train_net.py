@@ -26,6 +26,7 @@ def train_ksvqe(
     epochs: int | None = None,
     clip: str | Path | None = None,
     cv: bool = True,
+    final: bool = True,
 ):
     """Fit KSVQE with out-of-fold validation; returns (model, oof predictions, metrics)."""
     import yaml
@@ -60,5 +61,5 @@ def train_ksvqe(
         metrics = quality_metrics(oof, lab["y"], pairs)
         metrics["split"] = "leave-one-source-out" if split_by == "source" else "5-fold"
         metrics["n_sources"] = int(lab["source"].nunique())
-    model = KSVQEModel(cfg).fit_samples(train_s, y, progress=True)
+    model = KSVQEModel(cfg).fit_samples(train_s, y, progress=True) if final else None
     return model, oof, metrics

@@ -96,3 +96,20 @@ def test_light_quality_model_round_trip(tmp_path):
         back = load_model(tmp_path / learner)
         assert back.task == "quality" and back.targets == ["MOS"]
         np.testing.assert_allclose(back.predict_mos(X.iloc[30:]), p)
+
+
+def test_ksvqe_clip_encoder_from_local_checkpoint(tmp_path):
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    ckpt = tmp_path / "clip"
+    conf = CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=16)
+    CLIPVisionModel(conf).save_pretrained(ckpt)
+    cfg = ksvqe_config("tiny", clip_path=str(ckpt))
+    net = KSVQENet(cfg, dist_dim=4).train()
+    side = cfg.grid * cfg.patch  # 48 px: position embeddings are interpolated from 32
+    out = net(torch.randn(2, cfg.frames, 3, side, side), torch.rand(2, 3, side, side), torch.randn(2, 4))
+    out.sum().backward()
+    assert not any(p.grad is not None for p in net.encoder.model.parameters())  # frozen
+    assert net.scorer.weight.grad.abs().sum() > 0
+    with pytest.raises(Exception, match="never downloaded"):
+        KSVQENet(ksvqe_config("tiny", clip_path=str(tmp_path / "nope")), dist_dim=4)

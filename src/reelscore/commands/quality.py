@@ -99,6 +99,7 @@ def train_quality_cmd(
     epochs: Optional[int] = typer.Option(None, "--epochs", help="ksvqe: override epochs."),
     clip: Optional[Path] = typer.Option(None, "--clip", help="ksvqe: local CLIP vision checkpoint directory (transformers format)."),
     no_cv: bool = typer.Option(False, "--no-cv", help="Skip cross-validation; fit on everything."),
+    trained_on: Optional[str] = typer.Option(None, "--trained-on", help="Text recorded in model.json: what the labels are."),
 ) -> None:
     """Train a quality model on processed-set labels; writes a model directory for `reelscore predict`."""
     from reelscore.models.registry import ModelError
@@ -109,7 +110,7 @@ def train_quality_cmd(
             labels=labels, out=out, features=features, model=model, learner=learner,
             extractors=[e.strip() for e in extractors.split(",") if e.strip()], target=target,
             split_by=split_by, pairs=pairs, videos_dir=videos_dir, config=config, preset=preset,
-            epochs=epochs, clip=clip, cv=not no_cv,
+            epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on,
         )
     except (TrainQualityError, ModelError, FileNotFoundError) as exc:
         _fail(str(exc))

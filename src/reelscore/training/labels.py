@@ -31,7 +31,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype={"Id": str, "id": str, "video_id": str}, keep_default_na=True)
+        return pd.read_csv(path, dtype={"Id": str, "id": str, "video_id": str}, keep_default_na=False, na_values=[""])
     except Exception as exc:
         raise LabelError(f"{path}: cannot read labels table: {exc}") from None
 

@@ -27,7 +27,7 @@ def read_text_manifest(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: manifest not found")
-    df = normalise_text_columns(pd.read_csv(path, dtype=str, keep_default_na=True))
+    df = normalise_text_columns(pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]))
     if "video_id" not in df.columns:
         raise ModelError(f"{path}: manifest has no id column (`Id` or `video_id`)")
     df["video_id"] = df["video_id"].astype(str).str.strip()

@@ -7,17 +7,28 @@ import os
 from reelscore.labels.watchlog_source import Source
 
 
-def get_spark(master: str | None = None, app_name: str = "reelscore-labels", show_progress: bool = False):
+def get_spark(
+    master: str | None = None,
+    app_name: str = "reelscore-labels",
+    show_progress: bool = False,
+    shuffle_partitions: int | None = None,
+):
     """Get or create a SparkSession; local[*] unless a master URL is given."""
+    import sys
+
     from pyspark.sql import SparkSession
 
-    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    master = master or os.environ.get("REELSCORE_SPARK_MASTER", "local[*]")
+    if shuffle_partitions is None:
+        # one machine gains nothing from Spark's 200 default shuffle partitions; a cluster keeps it
+        shuffle_partitions = 2 * (os.cpu_count() or 2) if master.startswith("local") else 200
     builder = (
         SparkSession.builder.appName(app_name)
-        .master(master or os.environ.get("REELSCORE_SPARK_MASTER", "local[*]"))
+        .master(master)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "true" if show_progress else "false")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")

@@ -25,7 +25,7 @@ Examples:
 
 MAKE_HELP = """Write a set of small synthetic test clips (and broken files) into DIR.
 
-Good clips: H.264/AAC mp4 portrait and landscape, HEVC, VP9/Opus webm, a 90-degree rotation flag, variable frame rate, video-only, a 1-frame clip. Broken: audio-only, two truncated mp4s, a truncated webm, random bytes, an unknown codec, an empty file, a stream-less mp4, a text file and a PNG image. Every frame carries its index as a bar code (see docs/media.md).
+Good clips: H.264/AAC mp4 portrait and landscape, HEVC, VP9/Opus webm, a 90-degree rotation flag, variable frame rate, video-only, a 1-frame clip. Broken: audio-only, audio with cover art, two truncated mp4s, a truncated webm, random bytes, an unknown codec, an empty file, a stream-less mp4, a text file and a PNG image. Every frame carries its index as a bar code (see docs/media.md).
 
 \b
 Examples:

@@ -45,6 +45,14 @@ class VideoInfo:
         return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
 
 
+def video_streams(container) -> list:
+    """The container's real video streams: cover art (attached pictures, thumbnails) excluded."""
+    import av
+
+    skip = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
+    return [s for s in container.streams.video if not (int(s.disposition) & int(skip))]
+
+
 def _fail_open(path: Path, exc: Exception) -> MediaError:
     reason = truncation_reason(path)
     if reason:
@@ -145,12 +153,14 @@ def probe(path: str | os.PathLike, limits: MediaLimits | None = None) -> VideoIn
         reason = truncation_reason(p)
         if reason:
             raise MediaError("truncated", p, reason)
-        vstreams = list(container.streams.video)
+        vstreams = video_streams(container)
         astreams = list(container.streams.audio)
         if not vstreams:
             if not container.streams:
                 raise MediaError("zero_duration", p, "the container holds no streams")
             what = "audio only" if astreams else "no video or audio stream"
+            if container.streams.video:
+                what += " (its only picture is cover art)"
             raise MediaError("no_video_stream", p, f"{what}: no video stream")
         vs = vstreams[0]
         cc = vs.codec_context

@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from reelscore.media.errors import MediaError, MediaLimits
-from reelscore.media.probe import VideoInfo, open_container, probe
+from reelscore.media.probe import VideoInfo, open_container, probe, video_streams
 from reelscore.media.sniff import truncation_reason
 
 # Presentation times are compared with this slack so that t = i/fps, computed in
@@ -68,7 +68,7 @@ class VideoReader:
     def _setup(self, short_side: int | None, threads: int, interpolation: str) -> None:
         import av
 
-        self._stream = self._container.streams.video[0]
+        self._stream = video_streams(self._container)[0]
         cc = self._stream.codec_context
         cc.thread_type = "AUTO"
         cc.thread_count = max(1, int(threads))

@@ -18,6 +18,7 @@ import numpy as np
 # Which error code each broken clip of make_test_media must raise in probe().
 EXPECTED_ERRORS: dict[str, str] = {
     "audio_only": "no_video_stream",
+    "audio_cover_art": "no_video_stream",
     "truncated": "truncated",
     "truncated_moov": "truncated",
     "truncated_webm": "truncated",
@@ -263,11 +264,43 @@ def _make_png(path: Path) -> Path:
     return path
 
 
+def _make_audio_with_cover(path: Path, seconds: float) -> Path:
+    """An AAC .m4a whose only picture is an attached cover image (as music files carry)."""
+    import av
+    from reelscore.common.atomic import atomic_path
+
+    sr = 44100
+    with atomic_path(path) as tmp:
+        out = av.open(str(tmp), "w", format="mp4")
+        try:
+            a = out.add_stream("aac", rate=sr)
+            a.layout = "mono"
+            v = out.add_stream("mjpeg", rate=1)
+            v.width, v.height, v.pix_fmt = 64, 64, "yuvj420p"
+            v.disposition = av.stream.Disposition.attached_pic
+            out.start_encoding()
+            img = av.VideoFrame.from_ndarray(draw_frame(0, 0.0, 64, 64, 1.0), format="rgb24").reformat(format="yuvj420p")
+            for p in [*v.encode(img), *v.encode()]:
+                out.mux(p)
+            n = int(seconds * sr)
+            for start in range(0, n, 1024):
+                t = (start + np.arange(min(1024, n - start))) / sr
+                af = av.AudioFrame.from_ndarray(_tone(t, seconds / 2, 1), format="fltp", layout="mono")
+                af.sample_rate, af.pts = sr, start
+                for p in a.encode(af):
+                    out.mux(p)
+            for p in a.encode():
+                out.mux(p)
+        finally:
+            out.close()
+    return path
+
+
 def make_test_media(out_dir: str | os.PathLike, seconds: float = 2.0) -> dict[str, Path]:
     """Write the standard set of good and broken test files into `out_dir`; return name -> path.
 
     Good: portrait_h264, landscape_h264, hevc, vp9_webm, rotated90, vfr, video_only,
-    one_frame. Broken (see EXPECTED_ERRORS): audio_only, truncated, truncated_moov, truncated_webm,
+    one_frame. Broken (see EXPECTED_ERRORS): audio_only, audio_cover_art, truncated, truncated_moov, truncated_webm,
     corrupt, empty, zero_duration, text_file, image_png, unsupported_codec.
     """
     out = Path(out_dir)
@@ -282,6 +315,7 @@ def make_test_media(out_dir: str | os.PathLike, seconds: float = 2.0) -> dict[st
     m["video_only"] = make_clip(out / "video_only.mp4", seconds, 64, 112, 15, "h264", audio=False, seed=6)
     m["one_frame"] = make_clip(out / "one_frame.mp4", seconds, 64, 112, 15, "h264", seed=7, frames=1)
     m["audio_only"] = make_clip(out / "audio_only.m4a", seconds, audio=True, video=False, seed=8)
+    m["audio_cover_art"] = _make_audio_with_cover(out / "audio_cover_art.m4a", seconds)
     # Truncated: cut a faststart file (index up front, media data missing) and a
     # moov-at-end file (index missing); both are half-finished uploads.
     full = make_clip(out / ".truncated_full.mp4", seconds, 64, 112, 15, "h264", seed=9, faststart=True)

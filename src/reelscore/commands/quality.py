@@ -86,7 +86,7 @@ def mos_cmd(
 def train_quality_cmd(
     labels: Path = typer.Option(..., "--labels", help="labels.csv from `reelscore degrade` (name,source,...,mos) or video_id,MOS."),
     out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
-    features: Optional[Path] = typer.Option(None, "--features", help="Feature store (needed by --model light; distortion features for ksvqe)."),
+    features: Optional[Path] = typer.Option(None, "--features", help="Feature store (needed by --model light; ksvqe computes its own distortion descriptors from the videos)."),
     model: str = typer.Option("light", "--model", help="light (ridge/LightGBM on pooled features) or ksvqe (network on fragments)."),
     learner: str = typer.Option("ridge", "--learner", help="light: ridge, gbdt, xgb or ensemble."),
     extractors: str = typer.Option("technical,semantic,motion", "--extractors", help="light: pooled extractors to use."),
@@ -98,6 +98,7 @@ def train_quality_cmd(
     preset: str = typer.Option("cpu", "--preset", help="ksvqe: tiny or cpu."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="ksvqe: override epochs."),
     clip: Optional[Path] = typer.Option(None, "--clip", help="ksvqe: local CLIP vision checkpoint directory (transformers format)."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="With --split-by source: K groups of sources instead of leave-one-source-out."),
     no_cv: bool = typer.Option(False, "--no-cv", help="Skip cross-validation; fit on everything."),
     trained_on: Optional[str] = typer.Option(None, "--trained-on", help="Text recorded in model.json: what the labels are."),
 ) -> None:
@@ -110,7 +111,7 @@ def train_quality_cmd(
             labels=labels, out=out, features=features, model=model, learner=learner,
             extractors=[e.strip() for e in extractors.split(",") if e.strip()], target=target,
             split_by=split_by, pairs=pairs, videos_dir=videos_dir, config=config, preset=preset,
-            epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on,
+            epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on, folds=folds,
         )
     except (TrainQualityError, ModelError, FileNotFoundError) as exc:
         _fail(str(exc))

@@ -84,14 +84,20 @@ def quality_metrics(pred: pd.Series, truth: pd.Series, pairs: pd.DataFrame | Non
     return m
 
 
-def source_folds(groups: pd.Series, split_by: str = "source", n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train_idx, test_idx) folds: leave-one-source-out, or shuffled K-fold when split_by='none'."""
+def source_folds(groups: pd.Series, split_by: str = "source", n_splits: int = 5, seed: int = 0, folds: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train_idx, test_idx) folds: leave-one-source-out (or `folds` groups of sources), or shuffled K-fold when split_by='none'."""
     n = len(groups)
     if split_by == "source":
         uniq = sorted(groups.unique())
         if len(uniq) < 2:
             raise TrainQualityError("split by source needs at least 2 sources in the labels")
         g = groups.to_numpy()
+        if folds is not None and 2 <= folds < len(uniq):
+            # Sources dealt round-robin (in a seeded order) into `folds` groups: still never split a source.
+            order = np.random.default_rng(seed).permutation(len(uniq))
+            fold_of = {uniq[j]: i % folds for i, j in enumerate(order)}
+            f = np.array([fold_of[x] for x in g])
+            return [(np.flatnonzero(f != k), np.flatnonzero(f == k)) for k in range(folds)]
         return [(np.flatnonzero(g != s), np.flatnonzero(g == s)) for s in uniq]
     if split_by != "none":
         raise TrainQualityError(f"--split-by {split_by}: expected source or none")
@@ -118,7 +124,7 @@ def _feature_spec(store, extractors: list[str]) -> dict[str, Any]:
     return {e: (have[e].get("version") if isinstance(have[e], dict) else None) for e in extractors}
 
 
-def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True):
+def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True, folds: int | None = None):
     """Fit the light model with out-of-fold validation; returns (model, oof predictions, metrics)."""
     from reelscore.models.quality_light import QualityLightModel, quality_learner_config
 
@@ -134,12 +140,14 @@ def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str
     oof = pd.Series(np.nan, index=ids, dtype=float)
     metrics: dict[str, Any] = {}
     if cv:
-        for tr, te in source_folds(lab["source"], split_by):
+        fold_list = source_folds(lab["source"], split_by, folds=folds)
+        for tr, te in fold_list:
             m = QualityLightModel(cfg).fit_mos(X.iloc[tr], lab["y"].iloc[tr], spec)
             oof.iloc[te] = m.predict_mos(X.iloc[te])
         metrics = quality_metrics(oof, lab["y"], pairs)
-        metrics["split"] = "leave-one-source-out" if split_by == "source" else "5-fold"
-        metrics["n_sources"] = int(lab["source"].nunique())
+        n_src = int(lab["source"].nunique())
+        metrics["split"] = ("leave-one-source-out" if len(fold_list) == n_src else f"{len(fold_list)}-fold by source") if split_by == "source" else "5-fold"
+        metrics["n_sources"] = n_src
     model = QualityLightModel(cfg).fit_mos(X, lab["y"], spec)
     model.kind = "light"
     return model, oof, metrics
@@ -162,6 +170,7 @@ def train_quality(
     clip: str | Path | None = None,
     cv: bool = True,
     trained_on: str | None = None,
+    folds: int | None = None,
 ) -> dict[str, Any]:
     """Train `model` (light | ksvqe) on `labels`; write the model directory `out`; return a summary."""
     from reelscore.common.atomic import write_table_atomic
@@ -176,12 +185,12 @@ def train_quality(
         from reelscore.features.store import FeatureStore
 
         store = FeatureStore(features)
-        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv)
+        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv, folds)
     elif model == "ksvqe":
         from reelscore.workflows.quality_train_net import train_ksvqe
 
         base = Path(videos_dir) if videos_dir is not None else labels_path.parent
-        mdl, oof, metrics = train_ksvqe(lab, base, split_by, pair_df, config, preset, epochs, clip, cv)
+        mdl, oof, metrics = train_ksvqe(lab, base, split_by, pair_df, config, preset, epochs, clip, cv, folds=folds)
     else:
         raise TrainQualityError(f"--model {model}: expected light or ksvqe")
     mdl.val_metrics = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()}

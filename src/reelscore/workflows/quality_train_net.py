@@ -27,6 +27,8 @@ def train_ksvqe(
     clip: str | Path | None = None,
     cv: bool = True,
     final: bool = True,
+    folds: int | None = None,
+    overrides: dict | None = None,
 ):
     """Fit KSVQE with out-of-fold validation; returns (model, oof predictions, metrics)."""
     import yaml
@@ -37,7 +39,7 @@ def train_ksvqe(
     if "path" not in labels.columns:
         raise TrainQualityError("--model ksvqe reads the videos: labels.csv needs a path column (as `reelscore degrade` writes)")
     data = yaml.safe_load(Path(config).read_text()) if config is not None else None
-    cfg = ksvqe_config(preset, data, epochs=epochs, clip_path=str(clip) if clip is not None else None)
+    cfg = ksvqe_config(preset, {**(data or {}), **(overrides or {})}, epochs=epochs, clip_path=str(clip) if clip is not None else None)
     train_s, eval_s, keep = [], [], []
     for vid in track(list(labels.index), "ksvqe: decoding fragments", unit="video"):
         path = _resolve(base, labels.at[vid, "path"])
@@ -54,12 +56,12 @@ def train_ksvqe(
     oof = pd.Series(np.nan, index=lab.index, dtype=float)
     metrics: dict[str, Any] = {}
     if cv:
-        folds = source_folds(lab["source"], split_by)
-        for tr, te in track(folds, "ksvqe: cross-validation folds", unit="fold"):
+        fold_list = source_folds(lab["source"], split_by, folds=folds)
+        for tr, te in track(fold_list, "ksvqe: cross-validation folds", unit="fold"):
             m = KSVQEModel(cfg).fit_samples([train_s[i] for i in tr], y[tr])
             oof.iloc[te] = m.predict_samples([eval_s[i] for i in te])
         metrics = quality_metrics(oof, lab["y"], pairs)
-        metrics["split"] = "leave-one-source-out" if split_by == "source" else "5-fold"
+        metrics["split"] = (f"{len(fold_list)}-fold by source" if len(fold_list) < lab["source"].nunique() else "leave-one-source-out") if split_by == "source" else "5-fold"
         metrics["n_sources"] = int(lab["source"].nunique())
     model = KSVQEModel(cfg).fit_samples(train_s, y, progress=True) if final else None
     return model, oof, metrics

@@ -35,7 +35,7 @@ Examples:
 
 
 def _probe_cmd(
-    paths: List[Path] = typer.Argument(..., help="Files or directories to probe.", show_default=False),
+    paths: List[Path] = typer.Argument(..., help="Files or directories to probe.", show_default=False, metavar="PATH..."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
     max_duration: Optional[float] = typer.Option(None, "--max-duration", help="Refuse videos longer than this many seconds (default 3600)."),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Refuse frames larger than this many pixels (default 4096*4096)."),
@@ -117,7 +117,7 @@ def _print_table(results: list[dict]) -> None:
 
 
 def _make_test_media_cmd(
-    out_dir: Path = typer.Argument(..., help="Directory to write the clips into (created if missing)."),
+    out_dir: Path = typer.Argument(..., help="Directory to write the clips into (created if missing).", metavar="DIR"),
     seconds: float = typer.Option(2.0, "--seconds", help="Length of each clip."),
 ) -> None:
     from rich.table import Table

@@ -35,7 +35,7 @@ Examples:
 
 
 def _probe_cmd(
-    paths: List[Path] = typer.Argument(..., help="Files or directories to probe.", show_default=False, metavar="PATH..."),
+    paths: List[Path] = typer.Argument(..., help="Files or directories to probe.", show_default=False, metavar="PATH"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
     max_duration: Optional[float] = typer.Option(None, "--max-duration", help="Refuse videos longer than this many seconds (default 3600)."),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Refuse frames larger than this many pixels (default 4096*4096)."),

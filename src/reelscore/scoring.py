@@ -152,7 +152,7 @@ class Scorer:
             out["error"] = {"code": exc.code, **exc.to_dict()}
             return out
         timing["probe"] = time.perf_counter() - t0
-        out["info"] = _json_safe(info.to_dict())
+        out["info"] = _json_safe({k: v for k, v in info.to_dict().items() if k != "path"})
 
         unavailable: dict[str, str] = {}
         scores: dict[str, Any] = {}

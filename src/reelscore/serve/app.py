@@ -99,28 +99,32 @@ class UploadLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await _error_response(413, "too_large", msg)(scope, receive, send)
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def counted_receive():
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    exceeded = True
                     raise _TooLarge()
             return message
 
-        async def tracked_send(message):
+        async def guarded_send(message):
             nonlocal started
+            if exceeded:  # the framework turns our abort into its own 400; answer 413 instead
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
+            await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await _error_response(413, "too_large", msg)(scope, receive, send)
+            pass
+        if exceeded and not started:
+            await _error_response(413, "too_large", msg)(scope, receive, send)
 
 
 def _copy_upload(upload: UploadFile, dest: Path, limit: int) -> tuple[str, int]:

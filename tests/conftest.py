@@ -62,7 +62,8 @@ def _ffprobe_frame_times(path):
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True,
     )
-    return np.sort(np.array([float(x) for x in out.stdout.split() if x.strip() not in ("", "N/A")])) - start
+    vals = [x.strip(",") for x in out.stdout.split()]
+    return np.sort(np.array([float(x) for x in vals if x not in ("", "N/A")])) - start
 
 
 @pytest.fixture(scope="session")

@@ -110,3 +110,19 @@ def test_other_rotations_display_upright(tmp_path, rotation):
 def test_single_thread_decodes_the_same_frames(test_media):
     with VideoReader(test_media["hevc"], threads=1) as one, VideoReader(test_media["hevc"], threads=2) as two:
         np.testing.assert_array_equal(one.frames_at([0.1, 1.3]).frames, two.frames_at([0.1, 1.3]).frames)
+
+
+def test_exact_on_mpegts_where_demuxer_seeks_are_inexact(tmp_path, ffprobe_frame_times):
+    # MPEG-TS has no index: seeks land near (not at) key frames, sometimes after t or past
+    # the last key frame. Each call mixes backward and forward jumps.
+    path = make_clip(tmp_path / "c.ts", seconds=6.0, fps=15, gop=15, audio=True, seed=3)
+    ref = ffprobe_frame_times(path)
+    assert len(ref) == 90
+    rng = np.random.default_rng(0)
+    with VideoReader(path) as r:
+        assert [read_frame_index(f) for _, f in r.iter_frames()] == list(range(90))
+        for _ in range(4):
+            ts = rng.uniform(-0.1, 6.1, 7)
+            got = [read_frame_index(f) for f in r.frames_at(ts).frames]
+            assert got == _expected(ref, ts)
+        assert [read_frame_index(f) for f in r.frames_at([5.5, 2.0, 5.9]).frames] == _expected(ref, [5.5, 2.0, 5.9])

@@ -58,6 +58,8 @@ class VideoReader:
         self.path = Path(path)
         # A caller that has just probed the file may pass the VideoInfo to skip a second probe.
         self.info: VideoInfo = info if info is not None else probe(self.path, limits)
+        self._limits = limits
+        self._threads = max(1, int(threads))
         self._container = open_container(self.path, limits)
         try:
             self._setup(short_side, threads, interpolation)
@@ -68,10 +70,7 @@ class VideoReader:
     def _setup(self, short_side: int | None, threads: int, interpolation: str) -> None:
         import av
 
-        self._stream = video_streams(self._container)[0]
-        cc = self._stream.codec_context
-        cc.thread_type = "AUTO"
-        cc.thread_count = max(1, int(threads))
+        self._open_stream()
         self._tb = self._stream.time_base or Fraction(1, 90000)
         # Origin: the video stream's first timestamp (container starts differ between FFmpeg versions).
         if self._stream.start_time is not None:
@@ -120,6 +119,18 @@ class VideoReader:
         return (w, h, 3) if self.rotation in (90, 270) else (h, w, 3)
 
     # -- decoding --------------------------------------------------------
+    def _open_stream(self) -> None:
+        self._stream = video_streams(self._container)[0]
+        cc = self._stream.codec_context
+        cc.thread_type = "AUTO"
+        cc.thread_count = self._threads
+
+    def _rewind(self) -> None:
+        """Reopen the file: the only start-of-stream position every demuxer (MPEG-TS too) gets exactly right."""
+        self._container.close()
+        self._container = open_container(self.path, self._limits)
+        self._open_stream()
+
     def _video_duration(self) -> float:
         """The video stream's own length: its duration field, else the end of its last packet."""
         import av
@@ -167,13 +178,18 @@ class VideoReader:
             return MediaError("truncated", self.path, reason)
         return MediaError("corrupt", self.path, f"decoding failed ({getattr(exc, 'strerror', None) or exc})")
 
-    def _decode(self) -> Iterator[tuple[float, object]]:
+    def _decode(self, from_key: bool = False) -> Iterator[tuple[float, object]]:
         import av
 
         try:
             for packet in self._container.demux(self._stream):
                 for frame in packet.decode():
                     self.decoded_frames += 1
+                    if from_key and not frame.key_frame:
+                        # After a seek, frames before the first key frame may reference
+                        # pictures that were never decoded (inexact seeks, open GOPs).
+                        continue
+                    from_key = False
                     yield self._time_of(frame), frame
         except av.error.FFmpegError as exc:
             raise self._wrap(exc) from None
@@ -181,13 +197,12 @@ class VideoReader:
     def _start(self, t: float | None) -> None:
         """Restart decoding: from the beginning (t None) or from the key frame at or before t."""
         if t is None or t <= 0:
-            target = self._stream.start_time if self._stream.start_time is not None else 0
-            self._container.seek(int(target), stream=self._stream, backward=True, any_frame=False)
+            self._rewind()
         else:
             target = int(np.floor((t + self._origin) / self._tb))
             self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self.seeks += 1
-        self._gen = self._decode()
+        self._gen = self._decode(from_key=t is not None and t > 0)
         self._prev, self._ahead, self._eof = None, None, False
         self._pull()
 
@@ -203,9 +218,10 @@ class VideoReader:
         back = 0.0
         while True:
             self._start(t - back if t - back > 0 else None)
-            if t - back <= 0 or self._ahead is None or self._ahead[0] <= t + EPS:
+            if t - back <= 0 or (self._ahead is not None and self._ahead[0] <= t + EPS):
                 return
-            # Landed after t (key frame pts > dts, sparse index): try further back.
+            # Landed after t (key frame pts > dts, inexact demuxer seek) or past the last
+            # key frame: try further back; the start of the file always works.
             back = max(1.0, back * 2)
 
     def _worth_seeking(self, t: float) -> bool:
@@ -223,21 +239,24 @@ class VideoReader:
             return i >= 0 and self._keyframes[i] > cur + 2 * period
         return t - cur > 2.0
 
+    def _advance(self, t: float) -> None:
+        while self._ahead is not None and self._ahead[0] <= t + EPS:
+            self._prev = self._ahead
+            self._pull()
+
     def _frame_at(self, t: float) -> object:
         """The av.VideoFrame displayed at t."""
         if self._worth_seeking(t):
             self._seek_to(t)
-        while self._ahead is not None and self._ahead[0] <= t + EPS:
-            self._prev = self._ahead
-            self._pull()
+        self._advance(t)
+        if self._prev is None and self._ahead is None:
+            # Nothing decodable from the seek point: decode from the very start.
+            self._start(None)
+            self._advance(t)
         if self._prev is not None:
             return self._prev[1]
         if self._ahead is not None:
             return self._ahead[1]  # t before the first frame
-        if self._eof and self._gen is not None:
-            # Past the end after a seek that found nothing: restart from the start.
-            self._start(None)
-            return self._frame_at(t)
         raise MediaError("zero_duration", self.path, "no decodable frames")
 
     def to_rgb(self, frame) -> np.ndarray:

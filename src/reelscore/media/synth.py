@@ -152,7 +152,7 @@ def make_clip(
     if rotation % 90 or rotation % 360 not in (0, 90, 180, 270):
         raise ValueError(f"make_clip: rotation must be 0/90/180/270, got {rotation}")
     rotation %= 360
-    fmt = {".mp4": "mp4", ".m4a": "mp4", ".mov": "mov", ".webm": "webm", ".mkv": "matroska"}.get(
+    fmt = {".mp4": "mp4", ".m4a": "mp4", ".mov": "mov", ".webm": "webm", ".mkv": "matroska", ".ts": "mpegts"}.get(
         path.suffix.lower(), _CONTAINER_FOR_CODEC.get(codec, "mp4")
     )
     times = _frame_times(seconds, fps, vfr, seed, frames) if video else []

@@ -124,6 +124,11 @@ def test_changed_config_never_mixes(store_a, manifest, tmp_path):
     assert len(list((copy / "rows" / "motion").iterdir())) == 2
 
 
+def _parts(d: Path) -> list[Path]:
+    """Finished part files (temp files of an interrupted write start with a dot)."""
+    return [q for q in d.rglob("*.parquet") if not q.name.startswith(".")]
+
+
 def _run_cli_extract(manifest_csv: Path, out: Path, extractors: str) -> subprocess.Popen:
     env = dict(os.environ, REELSCORE_NO_PROGRESS="1")
     return subprocess.Popen(
@@ -142,12 +147,12 @@ def test_kill_then_rerun_equals_uninterrupted(clips, tmp_path):
     proc = _run_cli_extract(csv, killed, "technical,motion")
     rows = killed / "rows" / "technical"
     deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and not list(rows.rglob("*.parquet")):
+    while time.time() < deadline and proc.poll() is None and not _parts(rows):
         time.sleep(0.02)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = {q: q.stat().st_mtime_ns for q in (killed / "rows").rglob("*.parquet")}
+    done_before = {q: q.stat().st_mtime_ns for q in _parts(killed / "rows")}
     assert 1 <= len([q for q in done_before if "technical" in q.parts]) < len(ids)
     from reelscore.features.manifest import read_manifest
 
@@ -159,7 +164,7 @@ def test_kill_then_rerun_equals_uninterrupted(clips, tmp_path):
     extract(df, whole, extractors=["technical", "motion"], progress=False)
     pd.testing.assert_frame_equal(FeatureStore(killed).pooled(), FeatureStore(whole).pooled(), check_exact=True)
     for name in ("technical", "motion"):
-        assert len(list((killed / "rows" / name).rglob("*.parquet"))) == len(ids)
+        assert len(_parts(killed / "rows" / name)) == len(ids)
     assert not [q for q in killed.rglob(".*") if q.is_file()]  # no temp files left
 
 

@@ -41,6 +41,7 @@ def _extract_cmd(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local Ray)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (for the neural extractors)."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Frames per network batch."),
+    threads: int = typer.Option(0, "--threads", min=0, help="Compute threads per worker (0: cores / workers; 1 is fastest on busy machines)."),
     videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Folder of <Id>.mp4 files (SnapUGC layout) or base of relative paths."),
     fps: float = typer.Option(4.0, "--fps", help="Frame-grid rate shared by the frame extractors (frames/s)."),
     short_side: int = typer.Option(360, "--short-side", help="Decode size of the frame grid (short side, pixels)."),
@@ -86,6 +87,7 @@ def _extract_cmd(
             fps=fps,
             short_side=short_side,
             clip_len=clip_len,
+            threads=threads,
             options=options,
         )
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:

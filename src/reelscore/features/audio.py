@@ -146,6 +146,7 @@ class AudioExtractor(Extractor):
             raise ValueError(f"audio must be {yamnet.SAMPLE_RATE} Hz, got {inputs.audio_rate}")
         wave = np.asarray(wave, np.float32).ravel()
         scores, centres, logmel = yamnet.scores(wave)
+        scores = scores.astype(np.float64)  # float64 means: float32 sums depend on memory alignment
         st = short_term_db(wave, yamnet.SAMPLE_RATE)
         env = onset_envelope(logmel[: max(2, int(wave.size / yamnet.HOP))])
         bpm, conf = tempo(env)

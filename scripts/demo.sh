@@ -1,9 +1,36 @@
 #!/usr/bin/env bash
-# The main job, on media the project generates itself (no ../shared needed).
+# The main job, on media the project generates itself (no ../shared needed):
+# make test clips, score them with the shipped default models, show that broken
+# inputs get their media error while the rest of the batch goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RS=.venv/bin/reelscore
 DEMO=${DEMO_DIR:-$HOME/.cache/reelscore/demo}
 mkdir -p "$DEMO"
 $RS make-test-media "$DEMO/media"
-$RS score "$DEMO/media" --json | tee "$DEMO/scores.jsonl"
+
+# Titles and descriptions travel in a manifest, as a platform would pass them.
+M="$DEMO/media"
+cat > "$DEMO/manifest.csv" <<CSV
+video_id,path,title,description
+portrait_h264,$M/portrait_h264.mp4,Skills for midfielders  football  soccer,Drag to heel | Subscribe for more
+landscape_h264,$M/landscape_h264.mp4,What's said to the queen stays with the queen,royalcore  ballgown  victorian
+hevc,$M/hevc.mp4,My morning routine  vlog,
+vp9_webm,$M/vp9_webm.webm,,
+rotated90,$M/rotated90.mp4,Filmed sideways  phone  fail,it rotates
+video_only,$M/video_only.mp4,Silent clip  no sound,
+CSV
+$RS score --manifest "$DEMO/manifest.csv" --json > "$DEMO/scores.jsonl"
+echo "scores: $DEMO/scores.jsonl ($(wc -l < "$DEMO/scores.jsonl") videos)" >&2
+
+# Broken inputs: each gets its media error, the others are still scored; exit 1 says some failed.
+set +e
+$RS score "$M/truncated.mp4" "$M/notes.txt" "$M/portrait_h264.mp4" --title "one good clip among broken files" \
+    --json --no-timeline > "$DEMO/with_broken.jsonl"
+rc=$?
+set -e
+if [ "$rc" -ne 1 ]; then
+    echo "demo: expected exit 1 (some inputs broken), got $rc" >&2
+    exit 1
+fi
+echo "broken inputs reported in $DEMO/with_broken.jsonl (exit 1 as expected)" >&2

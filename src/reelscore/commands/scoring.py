@@ -107,7 +107,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
                     failed += 1
                     err = res.get("error") or {}
                     prog.console.print(f"[red]{res.get('path') or res.get('video_id')}: {err.get('code')}: {err.get('message')}[/red]",
-                                       highlight=False)
+                                       highlight=False, soft_wrap=True)
                 if json_out:
                     sys.stdout.write(json.dumps(res, ensure_ascii=False) + "\n")
                     sys.stdout.flush()

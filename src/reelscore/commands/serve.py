@@ -23,6 +23,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         max_duration_s: float = typer.Option(180.0, "--max-duration-s", help="Longest clip accepted (422 above)."),
         max_queue: int = typer.Option(200, "--max-queue", help="Most waiting jobs (503 above)."),
         frames: int = typer.Option(4, help="Thumbnails kept per job for the web page."),
+        engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
+        quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve POST /v1/score, GET /v1/jobs/{id}, GET /v1/health and a web page at /."""
@@ -31,6 +33,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         if workers < 0:
             raise typer.BadParameter("--workers must be 0 or more (0 = accept and queue only)")
         settings = ServeSettings(data_dir=data_dir, workers=workers, token=token, max_upload_mb=max_upload_mb,
-                                 max_duration_s=max_duration_s, max_queue=max_queue, frames=frames)
+                                 max_duration_s=max_duration_s, max_queue=max_queue, frames=frames,
+                                 engagement_model=engagement_model, quality_model=quality_model)
         typer.echo(f"reelscore serve: http://{host}:{port}/  data dir {data_dir.resolve()}  workers {workers}", err=True)
         run(settings, host=host, port=port, log_level=log_level)

@@ -56,6 +56,8 @@ class ServeSettings:
     max_queue: int = 200
     max_attempts: int = 3
     frames: int = 4
+    engagement_model: str = "default"
+    quality_model: str = "quality_default"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -169,7 +171,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     for sub in ("uploads", "frames", "tmp"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     store = JobStore(data_dir / "jobs.sqlite3")
-    pool = WorkerPool(store, data_dir, settings.workers, settings.max_attempts, settings.frames) if settings.workers > 0 else None
+    score_config = {"engagement_model": settings.engagement_model, "quality_model": settings.quality_model}
+    pool = (WorkerPool(store, data_dir, settings.workers, settings.max_attempts, settings.frames, score_config)
+            if settings.workers > 0 else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -318,6 +322,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             "limits": {"max_upload_mb": settings.max_upload_mb, "max_duration_s": settings.max_duration_s,
                        "max_queue": settings.max_queue},
             "auth": settings.token is not None,
+            "models": score_config,
         }
 
     @app.get("/", include_in_schema=False)

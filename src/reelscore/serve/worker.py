@@ -104,7 +104,7 @@ def run_job(store: JobStore, scorer, job, data_dir: Path, n_frames: int) -> None
 
 
 def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads: int, n_frames: int,
-                ready, stop) -> None:
+                ready, stop, score_config: dict | None = None) -> None:
     """Entry point of a worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us in order
     _die_with_parent(parent_pid)
@@ -116,9 +116,9 @@ def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads
         torch.set_num_threads(max(1, threads))
     except ImportError:
         pass
-    from reelscore.scoring import Scorer
+    from reelscore.scoring import ScoreConfig, Scorer
 
-    scorer = Scorer()
+    scorer = Scorer(ScoreConfig(**(score_config or {})))
     scorer.load()  # models once per worker, before taking any job
     store = JobStore(db_path)
     ready.set()
@@ -136,12 +136,14 @@ def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads
 class WorkerPool:
     """N worker processes plus a supervisor thread that requeues the jobs of dead workers."""
 
-    def __init__(self, store: JobStore, data_dir: Path, workers: int = 1, max_attempts: int = 3, n_frames: int = 4):
+    def __init__(self, store: JobStore, data_dir: Path, workers: int = 1, max_attempts: int = 3, n_frames: int = 4,
+                 score_config: dict | None = None):
         self.store = store
         self.data_dir = Path(data_dir)
         self.n = max(1, int(workers))
         self.max_attempts = max_attempts
         self.n_frames = n_frames
+        self.score_config = dict(score_config or {})
         self._ctx = mp.get_context("spawn")  # no fork of a threaded server holding sockets and torch state
         self._stop = self._ctx.Event()
         self._procs: dict[str, tuple[mp.process.BaseProcess, object]] = {}
@@ -156,7 +158,7 @@ class WorkerPool:
         p = self._ctx.Process(
             target=worker_main,
             args=(str(self.store.db_path), str(self.data_dir), name, os.getpid(), self.threads, self.n_frames,
-                  ready, self._stop),
+                  ready, self._stop, self.score_config),
             name=name,
             daemon=True,
         )

@@ -100,7 +100,11 @@ function provText(p) {
   if (!p) return "";
   const parts = [];
   if (p.model) parts.push(`model ${p.model}${p.kind ? " (" + p.kind + ")" : ""}`);
-  if (p.inputs && p.inputs.length) parts.push(`from ${p.inputs.join(", ")}`);
+  const inputs = p.inputs || [];
+  const feats = Object.entries(p.features || {});
+  // Long sampler descriptions belong in the raw result; the card names the features and versions.
+  if (inputs.length && inputs.every((s) => s.length < 40)) parts.push(`from ${inputs.join(", ")}`);
+  else if (feats.length) parts.push(`from ${feats.map(([n, v]) => `${n} v${v}`).join(", ")}`);
   return parts.join(" · ");
 }
 

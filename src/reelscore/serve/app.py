@@ -40,6 +40,7 @@ ACCEPTED_TYPES = {"application/octet-stream", "application/mp4", "application/x-
 MAX_TEXT_CHARS = 5000
 # Probe codes that mean "this is not a video we can read" vs "a video, but damaged or out of limits".
 UNSUPPORTED_CODES = {"not_a_video", "no_video_stream", "unsupported_codec"}
+UPLOAD_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".3gp", ".ts", ".flv", ".ogv", ".mpg", ".mpeg"}
 CONTAINER_EXT = {"mp4": ".mp4", "mov": ".mp4", "webm": ".webm", "matroska": ".mkv", "avi": ".avi",
                  "flv": ".flv", "mpegts": ".ts", "ogg": ".ogv", "3gp": ".3gp"}
 
@@ -266,7 +267,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         if not (ctype.startswith("video/") or ctype in ACCEPTED_TYPES):
             raise ApiError(415, "unsupported_media_type",
                            f"content type {ctype!r} is not a video; send the clip as video/* or application/octet-stream")
-        tmp = data_dir / "tmp" / f"{uuid.uuid4().hex}.part"
+        # The client's extension, from an allow-list only, so the probe judges the upload as it would the file.
+        ext = Path(file.filename or "").suffix.lower()
+        tmp = data_dir / "tmp" / f"{uuid.uuid4().hex}{ext if ext in UPLOAD_SUFFIXES else '.bin'}"
         try:
             sha, size = _copy_upload(file, tmp, settings.max_upload_bytes)
             if size == 0:

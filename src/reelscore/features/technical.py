@@ -1,7 +1,7 @@
 """Weight-free technical (distortion / quality) descriptors per frame.
 
-All measures run on the shared frame grid (default 4 frames/s, short side 360
-pixels) with numpy and OpenCV. Luma is BT.601 Y in 0..255 (float32).
+All measures run on every other frame of the shared grid (default 2 frames/s,
+short side 360 pixels) with numpy and OpenCV. Luma is BT.601 Y in 0..255 (float32).
 
 Descriptors (per frame):
 - sharpness: variance of the 3x3 Laplacian of Y.
@@ -17,9 +17,10 @@ Descriptors (per frame):
 - mscn_alpha, mscn_sigma: generalised Gaussian fit of MSCN coefficients (BRISQUE / NIQE statistics);
   pair_h_alpha, pair_h_mean, pair_v_alpha, pair_v_mean: asymmetric GGD fits of horizontal / vertical
   neighbour products.
-- brisque: OpenCV quality BRISQUE (0 best .. ~100) on every `brisque_stride`-th grid frame, with the
+- brisque: OpenCV quality BRISQUE (0 best .. ~100) on every `brisque_stride`-th analysed frame, with the
   LIVE model files of Debian `opencv-data`; NaN (and the `brisque_available` flag 0) when missing.
-- ti: temporal information (P.910): std of the luma difference to the previous grid frame (at grid rate).
+- ti: temporal information (P.910): std of the luma difference to the previous analysed frame (0.5 s earlier
+  at the defaults, not the native frame interval).
 
 Pooled vector: mean and std over frames of each descriptor, then brisque_available.
 Clip rows: per-clip mean of each descriptor.
@@ -90,20 +91,28 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     return 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
 
 
+def _u8(y: np.ndarray) -> np.ndarray:
+    """Luma rounded to uint8: integer filters below are exact, so results never depend on SIMD paths."""
+    return y if y.dtype == np.uint8 else np.clip(y + 0.5, 0, 255).astype(np.uint8)
+
+
 def sharpness(y: np.ndarray) -> float:
-    """Variance of the Laplacian."""
+    """Variance of the Laplacian (3x3, on integer luma)."""
     import cv2
 
-    return float(cv2.Laplacian(y, cv2.CV_32F, ksize=1).var(dtype=np.float64))
+    return float(cv2.Laplacian(_u8(y), cv2.CV_16S, ksize=1).astype(np.float64).var())
 
 
 def sobel_magnitude(y: np.ndarray) -> np.ndarray:
-    """Sobel gradient magnitude."""
+    """Sobel gradient magnitude (float64), from exact integer derivatives of the luma."""
     import cv2
 
-    gx = cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3)
-    return cv2.magnitude(gx, gy)
+    # Float32 Sobel in OpenCV rounds differently on aligned and unaligned rows (SIMD vs
+    # scalar), which made reruns differ in the last bit.
+    yi = _u8(y)
+    gx = cv2.Sobel(yi, cv2.CV_16S, 1, 0, ksize=3).astype(np.float64)
+    gy = cv2.Sobel(yi, cv2.CV_16S, 0, 1, ksize=3).astype(np.float64)
+    return np.sqrt(gx * gx + gy * gy)
 
 
 def crete_blur(y: np.ndarray) -> float:
@@ -142,7 +151,7 @@ def noise_sigma(y: np.ndarray) -> float:
     import cv2
 
     k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    r = cv2.filter2D(y, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
+    r = cv2.filter2D(_u8(y), cv2.CV_16S, k, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1].astype(np.float64)
     h, w = y.shape
     if h < 3 or w < 3:
         return 0.0
@@ -187,7 +196,7 @@ def _ggd_table() -> np.ndarray:
 def ggd_fit(x: np.ndarray) -> tuple[float, float]:
     """(shape α, σ) of a zero-mean generalised Gaussian by moment matching."""
     x = np.asarray(x, np.float64).ravel()
-    sigma_sq = float(np.dot(x, x)) / x.size
+    sigma_sq = float(np.square(x).sum()) / x.size  # not np.dot: threaded BLAS stalls on busy machines
     e = float(np.abs(x).mean())
     if sigma_sq <= 0 or e <= 0:
         return float("nan"), 0.0
@@ -205,7 +214,7 @@ def aggd_fit(x: np.ndarray) -> tuple[float, float]:
     n_l, n_r = int(np.count_nonzero(neg)), int(np.count_nonzero(pos))
     if n_l == 0 or n_r == 0:
         return float("nan"), 0.0
-    ss_l, ss_r = float(np.dot(neg, neg)), float(np.dot(pos, pos))
+    ss_l, ss_r = float(np.square(neg).sum()), float(np.square(pos).sum())
     sl, sr = np.sqrt(ss_l / n_l), np.sqrt(ss_r / n_r)
     gamma_hat = sl / sr
     mean_abs = (float(pos.sum()) - float(neg.sum())) / x.size
@@ -279,14 +288,14 @@ class TechnicalExtractor(Extractor):
     version = "2"
     modality = "visual"
     needs = frozenset({"frames"})
-    sampler = "shared grid: every `stride`-th grid frame (default 4 fps), BRISQUE on every `brisque_stride`-th"
+    sampler = "shared grid: every `stride`-th grid frame (default 2 → 2 frames/s), BRISQUE on every `brisque_stride`-th of those (0.5/s)"
     preprocessing = "RGB uint8 at the grid's short side (default 360 px); BT.601 luma in 0..255, float32"
 
     @dataclass
     class Config:
         """Hyper-parameters of the technical extractor."""
 
-        stride: int = 1
+        stride: int = 2
         brisque_stride: int = 4
 
     def feature_names(self) -> list[str]:

@@ -12,9 +12,9 @@ LABELS_HELP = """Compute per-video engagement labels from a watch log (one row p
 
 LOG is a CSV or Parquet file, a glob (quote it) or a folder. Columns (rename with the --*-col flags): video_id, watch_time_s (seconds watched in that view; may exceed the duration when the clip loops), optional liked (bool/0-1), optional duration_s, optional view_id. Durations may come from --videos FILE (video_id,duration_s) instead.
 
-Output columns: video_id, duration_s, views, awt_s, awp, nawp, ecr, like_rate, low_views. ECR = share of views longer than 5 s; NAWP = min(AWT / f_max(d), 1) with f_max(d) = a*d + b (--fmax paper: a=0.556, b=5.64; fit: 97th-percentile AWT per 1-s duration bin, then least squares, saved as <out>.fmax.json; or a saved FILE.json).
+Output columns: video_id, duration_s, views, awt_s, awp, nawp, ecr, like_rate, low_views. ECR = share of views longer than 5 s; NAWP = min(AWT / f_max(d), 1) with f_max(d) = a*d + b (--fmax paper: a=0.556, b=5.64; fit: 97th-percentile AWT per 1-s duration bin, then least squares, saved as <stem>.fmax.json beside --out; or a saved FILE.json).
 
-Rejected rows are counted by reason (duplicate, video_id_missing, unknown_video, watch_time_missing, watch_time_nan, watch_time_negative, duration_inconsistent, duration_missing, duration_nonpositive, duration_out_of_range, watch_time_absurd) in the summary printed and saved as <out>.summary.json.
+Rejected rows are counted by reason (duplicate, view_id_conflict, video_id_missing, unknown_video, watch_time_missing, watch_time_nan, watch_time_negative, duration_inconsistent, duration_missing, duration_nonpositive, duration_out_of_range, watch_time_absurd) in the summary printed and saved as <stem>.summary.json beside --out. Duplicates: rows sharing a view_id are merged into one view (longest watch, liked if any copy is); without a view_id column, exact copies of a whole row. See docs/labels.md.
 
 Exit status: 0 labels written (rows may have been rejected, see summary), 1 unusable input (missing column, no files, nothing valid, fit impossible), 2 usage error.
 
@@ -111,7 +111,7 @@ def _labels_cmd(
             max_loops=max_loops, spark_master=spark_master, memory_limit=memory_limit,
             temp_directory=temp_dir, threads=threads, delimiter=delimiter,
         )
-    except ValueError as exc:  # LogInputError, a bad f_max file, an impossible fit
+    except (ValueError, RuntimeError) as exc:  # LogInputError, bad f_max file, impossible fit, no Spark
         _err(str(exc))
         raise typer.Exit(1)
     if summary["views"] == 0:

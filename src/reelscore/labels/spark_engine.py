@@ -7,6 +7,10 @@ import os
 from reelscore.labels.watchlog_source import Source
 
 
+class SparkUnavailable(RuntimeError):
+    """Spark could not be started (no pyspark, no Java, or an unreachable master)."""
+
+
 def get_spark(
     master: str | None = None,
     app_name: str = "reelscore-labels",
@@ -69,7 +73,14 @@ def run_labels_spark(
     """Register the inputs as temp views and run the label SQL on Spark; returns a pandas DataFrame."""
     import pandas as pd
 
-    spark = spark or get_spark(master, show_progress=show_progress)
+    if spark is None:
+        try:
+            spark = get_spark(master, show_progress=show_progress)
+        except ImportError:
+            raise SparkUnavailable("--engine spark needs pyspark (pip install 'pyspark>=3.5')") from None
+        except Exception as exc:  # the JVM gateway raises several types when Java is missing or broken
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SparkUnavailable(f"--engine spark: could not start Spark ({first}); is Java 17 installed and JAVA_HOME set?") from None
     _register(spark, src, "log", delimiter)
     if videos is not None:
         _register(spark, videos, "videos", delimiter)

@@ -44,8 +44,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, workers: int):
+    def __init__(self, data_dir: Path, workers: int, model_args: list[str] | None = None):
         self.data_dir, self.workers = data_dir, workers
+        self.model_args = list(model_args or [])
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
@@ -56,7 +57,7 @@ class Server:
         log = open(self.data_dir.parent / "server.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reelscore", "serve", "--host", HOST, "--port", str(port), "--data-dir",
-             str(self.data_dir), "--workers", str(self.workers), "--log-level", "warning", "--max-queue", "1000"],
+             str(self.data_dir), "--workers", str(self.workers), "--log-level", "warning", "--max-queue", "1000", *self.model_args],
             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, REELSCORE_NO_PROGRESS="1"))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -154,8 +155,8 @@ def exactly_once(db: Path, ids: list[str]) -> dict:
             "requeued_runs": requeued, "stale_finishes": stale}
 
 
-def run_load(media: list[Path], titles: dict, n: int, conc: int, workers: int, tmp: Path) -> dict:
-    srv = Server(tmp / "data", workers)
+def run_load(media: list[Path], titles: dict, n: int, conc: int, workers: int, tmp: Path, margs: list[str]) -> dict:
+    srv = Server(tmp / "data", workers, margs)
     ready_s = srv.start()
     peak = [srv.rss_mb()]
     stop = threading.Event()
@@ -203,8 +204,8 @@ def run_load(media: list[Path], titles: dict, n: int, conc: int, workers: int, t
     }
 
 
-def run_kill(media: list[Path], titles: dict, n: int, workers: int, tmp: Path) -> dict:
-    srv = Server(tmp / "kdata", workers)
+def run_kill(media: list[Path], titles: dict, n: int, workers: int, tmp: Path, margs: list[str]) -> dict:
+    srv = Server(tmp / "kdata", workers, margs)
     srv.start()
     with httpx.Client(base_url=srv.url) as c:
         ids = [submit(c, media[i % len(media)], f"kill run #{i}")[0] for i in range(n)]
@@ -240,19 +241,26 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--kill", action="store_true", help="also run the SIGKILL-mid-queue + restart check")
     ap.add_argument("--json", type=Path, help="write the figures here as JSON")
+    ap.add_argument("--engagement-model", help="passed to reelscore serve (default: the shipped model)")
+    ap.add_argument("--quality-model", help="passed to reelscore serve (default: the shipped model)")
     a = ap.parse_args()
     media_dir = Path(a.media)
     media = sorted(p for p in media_dir.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     if not media:
         sys.exit(f"no clips in {media_dir}")
     titles = load_titles(media_dir)
-    out = {"machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
+    margs = []
+    if a.engagement_model:
+        margs += ["--engagement-model", a.engagement_model]
+    if a.quality_model:
+        margs += ["--quality-model", a.quality_model]
+    out = {"models": margs or "shipped defaults", "machine": f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     with tempfile.TemporaryDirectory(prefix="serve_bench_") as tmp:
-        out["load"] = run_load(media, titles, a.n, a.concurrency, a.workers, Path(tmp))
+        out["load"] = run_load(media, titles, a.n, a.concurrency, a.workers, Path(tmp), margs)
         print(json.dumps(out["load"]), flush=True)
         if a.kill:
-            out["kill"] = run_kill(media, titles, a.n, a.workers, Path(tmp))
+            out["kill"] = run_kill(media, titles, a.n, a.workers, Path(tmp), margs)
             print(json.dumps(out["kill"]), flush=True)
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))

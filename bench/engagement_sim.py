@@ -26,8 +26,8 @@ from reelscore.training.labels import load_labels
 from reelscore.training.simulate import simulate_store
 from reelscore.training.trainer import train_net
 
-NET = {"d_model": 48, "mlp_hidden": 96, "fusion_layers": 2, "attn_layers": 2, "heads": 4, "dropout": 0.1}
-TRAIN = {"epochs": 12, "lr": 1e-3, "lr_min": 1e-6, "batch_size": 16}
+NET = {"d_model": 32, "mlp_hidden": 64, "fusion_layers": 2, "attn_layers": 2, "heads": 4, "dropout": 0.1}
+TRAIN = {"epochs": 8, "lr": 1e-3, "lr_min": 1e-6, "batch_size": 16, "threads": 1}
 
 RUNS = {
     # Table 5
@@ -46,15 +46,17 @@ def main() -> None:
     """Run every configuration for each seed; write the figures as JSON."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="bench/results/engagement_sim.json")
-    ap.add_argument("--videos", type=int, default=500)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--noise", type=float, default=2.5)
+    ap.add_argument("--videos", type=int, default=400)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--noise", type=float, default=5.0)
+    ap.add_argument("--text-strength", type=float, default=0.1)
     args = ap.parse_args()
     results: dict = {}
     with tempfile.TemporaryDirectory() as td:
         for seed in args.seeds:
             store = Path(td) / f"store{seed}"
-            lab = simulate_store(store, n_videos=args.videos, seed=seed, noise=args.noise, text_dim=64)
+            lab = simulate_store(store, n_videos=args.videos, seed=seed, noise=args.noise, text_dim=64,
+                                 text_strength=args.text_strength)
             lab.to_csv(Path(td) / f"labels{seed}.csv", index=False)
             Y, _ = load_labels(Path(td) / f"labels{seed}.csv", ["NAWP", "ECR"])
             for name, run in RUNS.items():
@@ -75,7 +77,7 @@ def main() -> None:
 
                 write_text_atomic(args.out, json.dumps({
                     "simulated": True, "machine": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "videos": args.videos, "noise": args.noise, "net": NET, "train": TRAIN, "results": results}, indent=1))
+                    "videos": args.videos, "noise": args.noise, "text_strength": args.text_strength, "net": NET, "train": TRAIN, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

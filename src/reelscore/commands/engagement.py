@@ -44,7 +44,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
             )
         except (ModelError, LabelError, ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
-        typer.echo(json.dumps(summary, indent=1, default=float))
+        if summary:  # empty on non-zero DDP ranks
+            typer.echo(json.dumps(summary, indent=1, default=float))
 
     @app.command("predict")
     def predict_cmd(

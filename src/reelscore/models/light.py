@@ -38,7 +38,8 @@ class LearnerConfig:
     xgb_max_depth: int = 4
     xgb_subsample: float = 0.8
     xgb_colsample: float = 0.3
-    threads: int = 2
+    # One thread by default: OpenMP spin-waiting makes LightGBM/XGBoost ~10x slower on a shared, oversubscribed CPU.
+    threads: int = 1
     seed: int = 0
 
 

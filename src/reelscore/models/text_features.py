@@ -19,6 +19,8 @@ import pandas as pd
 from reelscore.features.minilm import DIM, MODEL_NAME, clean_text, embed_texts
 
 TEXT_FIELDS = ("title", "description", "caption")
+# Derived fields: embeddings of joined texts (MiniLM then sees title and description in one context).
+DERIVED_FIELDS = {"title_description": ("title", "description")}
 _EMOJI_WORDS = re.compile(
     r"face|heart|skull|fire|crying|tears|smiling|grinning|eyes|hands?\b|sparkles|thumbs|clapping|"
     r"rolling on the floor|hundred points|folded|flexed|emoji|winking|kiss|star|sweat",
@@ -145,13 +147,17 @@ def text_matrix(
     names: list[str] = []
     cache = cache or EmbeddingCache()
     for f in fields:
-        col = df[f] if f in df.columns else pd.Series([None] * len(df), index=df.index)
-        vals = col.tolist()
+        if f in DERIVED_FIELDS:
+            parts = [df[p].map(clean_text) if p in df.columns else pd.Series([""] * len(df), index=df.index) for p in DERIVED_FIELDS[f]]
+            vals = [" | ".join(x for x in row if x) for row in zip(*parts)]
+        else:
+            col = df[f] if f in df.columns else pd.Series([None] * len(df), index=df.index)
+            vals = col.tolist()
         if embeddings:
             vecs, _ = cache.embed(vals)
             blocks.append(vecs)
             names += [f"{f}:emb{i}" for i in range(vecs.shape[1])]
-        if handmade:
+        if handmade and f not in DERIVED_FIELDS:
             hm = handmade_features(vals, f)
             blocks.append(hm.to_numpy(dtype=np.float32))
             names += list(hm.columns)

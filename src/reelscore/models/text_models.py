@@ -16,7 +16,7 @@ import pandas as pd
 
 from reelscore.models.light import LearnerConfig, MatrixModel, learner_config
 from reelscore.models.registry import ModelError, read_model_json, register_kind
-from reelscore.models.text_features import TEXT_FIELDS, text_matrix
+from reelscore.models.text_features import DERIVED_FIELDS, TEXT_FIELDS, text_matrix
 
 
 @dataclass
@@ -35,13 +35,24 @@ class TextModel(MatrixModel):
     task = "engagement"
     kind = "text"
     needs_store = False
+    text_only = True
 
     def __init__(self, cfg: TextModelConfig | None = None) -> None:
         self.text_cfg = cfg or TextModelConfig()
-        bad = [f for f in self.text_cfg.fields if f not in TEXT_FIELDS]
+        known = list(TEXT_FIELDS) + list(DERIVED_FIELDS)
+        bad = [f for f in self.text_cfg.fields if f not in known]
         if bad or not self.text_cfg.fields:
-            raise ValueError(f"text model fields must be among {list(TEXT_FIELDS)}; got {self.text_cfg.fields}")
+            raise ValueError(f"text model fields must be among {known}; got {self.text_cfg.fields}")
         super().__init__(learner_config(self.text_cfg.learner))
+
+    def raw_fields(self) -> list[str]:
+        """The input text columns the model reads (derived fields expanded)."""
+        out: list[str] = []
+        for f in self.text_cfg.fields:
+            for r in DERIVED_FIELDS.get(f, (f,)):
+                if r not in out:
+                    out.append(r)
+        return out
 
     def features(self, texts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         """Feature matrix of a frame with lower-case text columns (title, description, caption)."""
@@ -49,8 +60,9 @@ class TextModel(MatrixModel):
 
     def fit(self, texts: pd.DataFrame, labels: pd.DataFrame) -> "TextModel":
         """Fit on text columns and a labels frame (same row order, one column per target)."""
-        missing = [f for f in self.text_cfg.fields if f not in texts.columns]
-        if len(missing) == len(self.text_cfg.fields):
+        raw = self.raw_fields()
+        missing = [f for f in raw if f not in texts.columns]
+        if len(missing) == len(raw):
             raise ModelError(f"no text columns {self.text_cfg.fields} in the training data (have {list(texts.columns)})")
         X, cols = self.features(texts)
         self.fit_matrix(X, labels.reset_index(drop=True), cols)
@@ -72,7 +84,7 @@ class TextModel(MatrixModel):
                 "a text model predicts from text: pass --manifest with Title/Description columns "
                 f"(fields used: {', '.join(self.text_cfg.fields)})"
             )
-        have = [f for f in self.text_cfg.fields if f in manifest.columns and manifest[f].notna().any()]
+        have = [f for f in self.raw_fields() if f in manifest.columns and manifest[f].notna().any()]
         if not have:
             raise ModelError(
                 f"manifest has none of the text columns this model uses ({', '.join(self.text_cfg.fields)}); "

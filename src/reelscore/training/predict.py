@@ -64,7 +64,7 @@ def predict(
     mdf = None
     if manifest is not None:
         # A text-only model must not require video files, so it reads the manifest's text columns itself.
-        mdf = read_manifest_any(manifest, videos_dir) if needs_store else read_text_manifest(manifest)
+        mdf = read_text_manifest(manifest) if getattr(model, "text_only", False) else read_manifest_any(manifest, videos_dir)
     store = None
     if needs_store:
         if features is None and mdf is None:

@@ -35,6 +35,7 @@ def simulate_store(
     noise: float = 1.0,
     text_dim: int = 384,
     extractors: tuple[str, ...] = ("visual", "motion", "audio", "text"),
+    text_strength: float = 0.3,
 ) -> pd.DataFrame:
     """Write a simulated store at `path`; return labels (video_id, duration_s, ecr, nawp, hook, body)."""
     from reelscore.features.base import ExtractorOutput
@@ -74,7 +75,7 @@ def simulate_store(
         audio = noise * rng.normal(size=8) + 0.4 * b * w["audio"][1]
         if "audio" in extractors:
             store.write_row(specs["audio"], f"m{vid}", ExtractorOutput(pooled=audio.astype(np.float32)))
-        toks = rng.normal(size=(2, text_dim)) + 0.3 * (b * text_dir[0] + h * text_dir[1]) * np.sqrt(text_dim) / 4
+        toks = rng.normal(size=(2, text_dim)) + text_strength * (b * text_dir[0] + h * text_dir[1]) * np.sqrt(text_dim) / 4
         toks /= np.linalg.norm(toks, axis=1, keepdims=True)
         if "text" in extractors:
             store.write_row(specs["text"], f"t{vid}", ExtractorOutput(pooled=toks.mean(0).astype(np.float32),

@@ -44,6 +44,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of the weight EMA; 0 = off
     grad_clip: float = 1.0
     num_workers: int = 0
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
 
 
 def _log(msg: str) -> None:
@@ -140,6 +141,8 @@ def train_net(
     if not targets:
         raise ModelError(f"labels have none of the targets {tr.targets} (have {list(labels.columns)})")
     world, rank, device = _ddp_setup(device)
+    if tr.threads:
+        torch.set_num_threads(tr.threads)
     torch.manual_seed(seed)
     inputs = store_inputs(store, net_cfg, [str(v) for v in labels.index])
     if len(inputs) < 2:
@@ -254,4 +257,5 @@ def train_net(
         import torch.distributed as dist
 
         dist.barrier()
+        dist.destroy_process_group()
     return summary

@@ -90,6 +90,8 @@ def main() -> None:
     plan = proc.plan
     # warm-up: load every model and JIT path once
     proc.process({"video_id": "warm", "path": videos[0], "title": "warm up", "description": ""})
+    for e in proc.extractors:
+        e.setup(cfg.device)
 
     rows = []
     for v in videos:

@@ -55,8 +55,8 @@ class VideoProcessor:
             ext.plan = self.plan
             if hasattr(ext, "batch_size"):
                 ext.batch_size = cfg.batch_size
-            ext.setup(cfg.device)
             self.extractors.append(ext)
+        self._ready: set[str] = set()  # weights load on first use, so a rerun with nothing to do stays fast
         self.specs = {e.name: e.spec() for e in self.extractors}
 
     # ------------------------------------------------------------------
@@ -165,6 +165,9 @@ class VideoProcessor:
             if e.name in skip:
                 continue
             try:
+                if e.name not in self._ready:
+                    e.setup(self.cfg.device)
+                    self._ready.add(e.name)
                 out = e.extract(inputs)
                 self.store.write_row(self.specs[e.name], keys[e.name], out)
                 inputs.prior[e.name] = out

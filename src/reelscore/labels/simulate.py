@@ -22,8 +22,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIMULATOR_VERSION = "1"
 SKIP_BETA = (0.8, 2.0)
@@ -34,7 +38,7 @@ LIKE_SKIP = 0.0005
 STAY_PAST_S = (0.01, 0.5)
 
 
-def video_parameters(n_videos: int, seed: int = 0):
+def video_parameters(n_videos: int, seed: int = 0) -> "pd.DataFrame":
     """Per-video generating parameters (pandas DataFrame), deterministic in `seed`."""
     import pandas as pd
 

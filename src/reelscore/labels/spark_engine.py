@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from reelscore.labels.watchlog_source import Source
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import SparkSession
 
 
 class SparkUnavailable(RuntimeError):
@@ -17,7 +22,7 @@ def get_spark(
     show_progress: bool = False,
     shuffle_partitions: int | None = None,
     conf: dict[str, str] | None = None,
-):
+) -> "SparkSession":
     """Get or create a SparkSession; local[*] unless a master URL is given."""
     import sys
 
@@ -69,7 +74,7 @@ def run_labels_spark(
     spark=None,
     delimiter: str = ",",
     show_progress: bool = True,
-):
+) -> "pd.DataFrame":
     """Register the inputs as temp views and run the label SQL on Spark; returns a pandas DataFrame."""
     import pandas as pd
 

@@ -24,8 +24,12 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from reelscore.labels.fmax import PAPER_FMAX, FMax, fit_fmax, load_fmax, nawp_from_awt
 from reelscore.labels.watchlog_source import LogColumns, LogInputError, resolve_source
@@ -139,7 +143,7 @@ def compute_labels(
     fit_quantile: float = 0.97,
     fit_min_videos_per_bin: int = 5,
     show_progress: bool | None = None,
-):
+) -> "tuple[pd.DataFrame, dict]":
     """Per-video engagement labels from a watch log; returns (DataFrame, summary dict)."""
     t0 = time.perf_counter()
     if engine not in ("duckdb", "spark"):

@@ -7,8 +7,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reelscore.labels.watchlog_source import Source
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+    import pyarrow as pa
 
 
 def _sql_list(paths: list[str]) -> str:
@@ -29,7 +35,7 @@ def connect(
     temp_directory: str | os.PathLike | None = None,
     threads: int | None = None,
     track_progress: bool = False,
-):
+) -> "duckdb.DuckDBPyConnection":
     """A DuckDB connection set up for out-of-core aggregation."""
     import duckdb
 
@@ -69,7 +75,7 @@ def _fetch_arrow(con, sql: str):
     return fn()
 
 
-def run_query(con, sql: str, description: str = "aggregating views", show_progress: bool = True):
+def run_query(con, sql: str, description: str = "aggregating views", show_progress: bool = True) -> "pa.Table":
     """Execute `sql` and return an Arrow table, with a progress bar fed by DuckDB's own query progress."""
     if not show_progress:
         return _fetch_arrow(con, sql)
@@ -111,7 +117,7 @@ def run_labels_duckdb(
     threads: int | None = None,
     delimiter: str = ",",
     show_progress: bool = True,
-):
+) -> "pd.DataFrame":
     """Register the inputs and run the label SQL on DuckDB; returns a pandas DataFrame of groups."""
     con = connect(memory_limit, temp_directory, threads, track_progress=show_progress)
     try:

@@ -126,10 +126,6 @@ def _audio_inputs(wave: np.ndarray | None, seconds: float) -> VideoInputs:
     return VideoInputs(video_id="a", audio=wave, audio_rate=16000, duration_s=seconds, plan=FramePlan(), audio_missing=None if wave is not None else "no audio stream")
 
 
-def _top(ext, out) -> list[str]:
-    return out.meta["tags"]
-
-
 def test_audio_tone_music_silence_and_no_audio():
     ext = get_extractor("audio")
     ext.setup()

@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--ksvqe-frames", type=int, default=4)
     ap.add_argument("--ksvqe-folds", type=int, default=3, help="source groups for the network's CV (LOSO costs too much CPU)")
     ap.add_argument("--skip-ksvqe", action="store_true")
+    ap.add_argument("--reuse-ksvqe", type=Path, help="copy the network's entry from an earlier --json instead of retraining")
     ap.add_argument("--json", type=Path, default=Path("bench/results/quality.json"))
     args = ap.parse_args()
 
@@ -69,20 +70,29 @@ def main() -> None:
     results["sharpness (technical:sharpness_mean)"] = quality_metrics(pooled.loc[labels.index, "technical:sharpness_mean"], labels["y"], pairs)
     timing["baselines"] = time.perf_counter() - t0
 
-    for name, ex, learner in [
-        ("light ridge: technical", ["technical"], "ridge"),
-        ("light ridge: technical+motion", ["technical", "motion"], "ridge"),
-        ("light ridge: technical+semantic+motion", ["technical", "semantic", "motion"], "ridge"),
-        ("light gbdt: technical+motion", ["technical", "motion"], "gbdt"),
-        ("light gbdt: technical+semantic+motion", ["technical", "semantic", "motion"], "gbdt"),
-        ("light ensemble (ridge+gbdt): technical+motion", ["technical", "motion"], "ensemble"),
+    for name, ex, learner, cols in [
+        ("light ridge: technical per-frame means only (21 columns) [shipped default]", ["technical"], "ridge", r"^technical:.*_mean$"),
+        ("light ensemble (ridge+gbdt): technical per-frame means", ["technical"], "ensemble", r"^technical:.*_mean$"),
+        ("light ridge: technical+motion, means only", ["technical", "motion"], "ridge", r"^technical:.*_mean$|^motion:"),
+        ("light ridge: technical (means and stds)", ["technical"], "ridge", None),
+        ("light ridge: technical+motion", ["technical", "motion"], "ridge", None),
+        ("light ridge: technical+semantic+motion", ["technical", "semantic", "motion"], "ridge", None),
+        ("light gbdt: technical+motion", ["technical", "motion"], "gbdt", None),
+        ("light gbdt: technical+semantic+motion", ["technical", "semantic", "motion"], "gbdt", None),
+        ("light ensemble (ridge+gbdt): technical+motion", ["technical", "motion"], "ensemble", None),
     ]:
         t0 = time.perf_counter()
-        _, oof, m = train_light(labels, store, ex, learner, "source", pairs, cv=True)
+        _, oof, m = train_light(labels, store, ex, learner, "source", pairs, cv=True, columns=cols)
         results[name] = m
         timing[name] = time.perf_counter() - t0
 
-    if not args.skip_ksvqe:
+    if args.reuse_ksvqe is not None:
+        old = json.loads(args.reuse_ksvqe.read_text())
+        for k, v in old["results"].items():
+            if k.startswith("KSVQE"):
+                results[k] = {kk: (float("nan") if vv is None else vv) for kk, vv in v.items()}
+                timing["ksvqe"] = old["seconds"].get("ksvqe", float("nan"))
+    elif not args.skip_ksvqe:
         from reelscore.workflows.quality_train_net import train_ksvqe
 
         t0 = time.perf_counter()

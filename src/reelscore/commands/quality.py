@@ -90,6 +90,7 @@ def train_quality_cmd(
     model: str = typer.Option("light", "--model", help="light (ridge/LightGBM on pooled features) or ksvqe (network on fragments)."),
     learner: str = typer.Option("ridge", "--learner", help="light: ridge, gbdt, xgb or ensemble."),
     extractors: str = typer.Option("technical,semantic,motion", "--extractors", help="light: pooled extractors to use."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="light: regex keeping only matching pooled columns (e.g. '^technical:.*_mean$')."),
     target: str = typer.Option("mos", "--target", help="Label column to learn."),
     split_by: str = typer.Option("source", "--split-by", help="Cross-validation groups: source (leave-one-source-out) or none (5-fold)."),
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="pairs.csv for Rank1/Rank2 (default: beside labels.csv)."),
@@ -111,7 +112,7 @@ def train_quality_cmd(
             labels=labels, out=out, features=features, model=model, learner=learner,
             extractors=[e.strip() for e in extractors.split(",") if e.strip()], target=target,
             split_by=split_by, pairs=pairs, videos_dir=videos_dir, config=config, preset=preset,
-            epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on, folds=folds,
+            epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on, folds=folds, columns=columns,
         )
     except (TrainQualityError, ModelError, FileNotFoundError) as exc:
         _fail(str(exc))

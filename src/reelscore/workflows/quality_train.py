@@ -124,13 +124,18 @@ def _feature_spec(store, extractors: list[str]) -> dict[str, Any]:
     return {e: (have[e].get("version") if isinstance(have[e], dict) else None) for e in extractors}
 
 
-def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True, folds: int | None = None):
+def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True, folds: int | None = None, columns: str | None = None):
     """Fit the light model with out-of-fold validation; returns (model, oof predictions, metrics)."""
     from reelscore.models.quality_light import QualityLightModel, quality_learner_config
 
     spec = _feature_spec(store, extractors)
     pooled = store.pooled(extractors)
     pooled.index = pooled.index.astype(str)
+    if columns:
+        keep = pooled.columns[pooled.columns.str.contains(columns, regex=True)]
+        if len(keep) == 0:
+            raise TrainQualityError(f"--columns {columns!r} matches none of the {pooled.shape[1]} pooled columns")
+        pooled = pooled[keep]
     ids = labels.index.intersection(pooled.index)
     if len(ids) < 3:
         raise TrainQualityError(f"only {len(ids)} labelled videos have features in the store; need at least 3")
@@ -149,7 +154,7 @@ def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str
         metrics["split"] = ("leave-one-source-out" if len(fold_list) == n_src else f"{len(fold_list)}-fold by source") if split_by == "source" else "5-fold"
         metrics["n_sources"] = n_src
     model = QualityLightModel(cfg).fit_mos(X, lab["y"], spec)
-    model.kind = "light"
+    model.extra["column_filter"] = columns
     return model, oof, metrics
 
 
@@ -171,6 +176,7 @@ def train_quality(
     cv: bool = True,
     trained_on: str | None = None,
     folds: int | None = None,
+    columns: str | None = None,
 ) -> dict[str, Any]:
     """Train `model` (light | ksvqe) on `labels`; write the model directory `out`; return a summary."""
     from reelscore.common.atomic import write_table_atomic
@@ -185,7 +191,7 @@ def train_quality(
         from reelscore.features.store import FeatureStore
 
         store = FeatureStore(features)
-        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv, folds)
+        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv, folds, columns)
     elif model == "ksvqe":
         from reelscore.workflows.quality_train_net import train_ksvqe
 

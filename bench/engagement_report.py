@@ -15,7 +15,8 @@ def text_table(path: Path) -> str:
     lines = [f"5-fold CV (seed {d['seed']}), {d['date']}, {d['machine']}", "",
              "| config | data → target | fields | features | learner | SRCC (mean ± sd over folds) | PLCC | EVQA final | pooled OOF SRCC / PLCC |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for name, r in d["results"].items():
+    order = sorted(d["results"].items(), key=lambda kv: (kv[1]["dataset"] != "ecr", -kv[1]["final_mean"]))
+    for name, r in order:
         feats = "+".join(x for x, on in (("MiniLM", r["embeddings"]), ("hand-made", r["handmade"])) if on)
         ds = "text_ecr_dev → ECR" if r["dataset"] == "ecr" else "captions_dev → engagement_class"
         lines.append(

@@ -97,6 +97,14 @@ class Scorer:
         except Exception as exc:  # a missing or unloadable model is a reported gap, not a crash
             self.problems[task] = f"{task} model {spec!r} unavailable: {exc}"
             return
+        if meta.get("kind") == "text" and (meta.get("config", {}).get("text", {}) or {}).get("embeddings", True):
+            try:  # load MiniLM now, not inside the first video's timing
+                from reelscore.features.minilm import load_minilm
+
+                load_minilm()
+            except Exception as exc:
+                self.problems[task] = f"{task} model {spec!r} needs all-MiniLM-L6-v2: {exc}"
+                return
         self.models[task] = model
         self.model_info[task] = _json_safe({
             "model": spec,

@@ -23,7 +23,7 @@ from reelscore.models.text_features import DERIVED_FIELDS, TEXT_FIELDS, text_mat
 class TextModelConfig:
     """Which text fields and features feed the learner, and the learner's hyper-parameters."""
 
-    fields: list[str] = field(default_factory=lambda: ["title", "description"])
+    fields: list[str] = field(default_factory=list)  # empty: the text columns the training data has
     embeddings: bool = True
     handmade: bool = True
     learner: dict[str, Any] = field(default_factory=lambda: {"learner": "ridge"})
@@ -38,7 +38,7 @@ class TextModel(MatrixModel):
     text_only = True
 
     def __init__(self, cfg: TextModelConfig | None = None) -> None:
-        self.text_cfg = cfg or TextModelConfig()
+        self.text_cfg = cfg or TextModelConfig(fields=["title", "description"])
         known = list(TEXT_FIELDS) + list(DERIVED_FIELDS)
         bad = [f for f in self.text_cfg.fields if f not in known]
         if bad or not self.text_cfg.fields:

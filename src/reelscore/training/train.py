@@ -148,8 +148,12 @@ def train_engagement(
         tcfg = config_from_dict(TextModelConfig, cfg)
         learner_config(tcfg.learner, seed=seed)  # validate early
         tcfg.learner = dict(tcfg.learner) | {"seed": seed}
-        m = TextModel(tcfg)
         texts = _texts_for(Y, texts, manifest)
+        if not tcfg.fields:
+            tcfg.fields = [c for c in ("title", "description", "caption") if c in texts.columns and texts[c].notna().any()]
+            if not tcfg.fields:
+                raise ModelError("the text columns (Title/Description/Caption) are all empty")
+        m = TextModel(tcfg)
         _log(f"text features: {', '.join(tcfg.fields)} ({len(Y)} rows; MiniLM embeddings cached under ~/.cache/reelscore)")
         X, cols = m.features(texts.reset_index(drop=True))
         spec = {"minilm": "all-MiniLM-L6-v2"} if tcfg.embeddings else {}

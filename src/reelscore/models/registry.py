@@ -67,11 +67,13 @@ class ModelBase:
             "val_metrics": self.val_metrics,
             "label_norm": self.label_norm,
             **self.extra,
+            # lets load_model import just this module instead of scanning every model module
+            "module": type(self).__module__,
         }
 
     def set_meta(self, meta: dict[str, Any]) -> None:
         """Fill the common fields from a model.json dict."""
-        known = {"format_version", "task", "kind", "targets", "feature_spec", "config", "val_metrics", "label_norm"}
+        known = {"format_version", "task", "kind", "targets", "feature_spec", "config", "val_metrics", "label_norm", "module"}
         self.targets = list(meta.get("targets", []))
         self.feature_spec = dict(meta.get("feature_spec", {}))
         self.config = dict(meta.get("config", {}))
@@ -111,8 +113,24 @@ def _scan() -> None:
             continue
 
 
-def get_kind(task: str, kind: str) -> type:
+_BUILTIN = {
+    ("engagement", "text"): "reelscore.models.text_models",
+    ("engagement", "ridge"): "reelscore.models.light",
+    ("engagement", "gbdt"): "reelscore.models.light",
+    ("engagement", "net"): "reelscore.models.engagement_net",
+}
+
+
+def get_kind(task: str, kind: str, module: str | None = None) -> type:
     """The class registered for (task, kind); clear error listing known kinds otherwise."""
+    if (task, kind) not in _KINDS:
+        mod = module or _BUILTIN.get((task, kind))
+        # only our own model modules are imported by name (model.json is data, not code to run)
+        if mod and mod.startswith("reelscore.models."):
+            try:
+                importlib.import_module(mod)
+            except ImportError:
+                pass
     if (task, kind) not in _KINDS:
         _scan()
     try:
@@ -182,5 +200,5 @@ def load_model(model_dir: str | Path):
     """Load the model stored in `model_dir` (a path or a shipped alias), dispatching on task/kind."""
     path = resolve_model_dir(model_dir)
     meta = read_model_json(path)
-    cls = get_kind(meta["task"], meta["kind"])
+    cls = get_kind(meta["task"], meta["kind"], meta.get("module"))
     return cls.load(path)

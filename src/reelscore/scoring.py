@@ -298,6 +298,15 @@ class Scorer:
             blocks.append(np.stack([np.asarray(f[name].pooled, np.float32).ravel() for f in feats]))
         return pd.DataFrame(np.concatenate(blocks, axis=1), index=pd.Index(index, name="video_id"), columns=cols)
 
+    def _bound_note(self, task: str, target: str, value: float) -> dict[str, Any]:
+        """Say so when a prediction sits on the model's clip bound (the input is outside what it was trained on)."""
+        lo, hi = (getattr(self.models.get(task), "clip", {}) or {}).get(target, [None, None])
+        for side, b in (("low", lo), ("high", hi)):
+            if b is not None and abs(value - float(b)) < 1e-9:
+                return {"clipped": side, "note": f"clipped to the {side} end of the training range ({float(b):.3f}): "
+                                                 "the input is outside what the model has seen"}
+        return {}
+
     def _provenance(self, task: str, inputs_used: list[str]) -> dict[str, Any]:
         info = self.model_info[task]
         return {"model": info["model"], "kind": info["kind"], "inputs": inputs_used,
@@ -350,7 +359,8 @@ class Scorer:
                 results[t] = _na(reason)
                 unavailable[t] = reason
                 continue
-            results[t] = {"value": float(pred[col].iloc[0]), **self._provenance("engagement", inputs_used)}
+            v = float(pred[col].iloc[0])
+            results[t] = {"value": v, **self._provenance("engagement", inputs_used), **self._bound_note("engagement", col, v)}
         return results
 
     def _quality(self, feats, feat_errors, unavailable) -> dict[str, Any]:
@@ -368,8 +378,9 @@ class Scorer:
             return _na(reason)
         pred = model.predict(self._pooled_row([feats], spec, ["video"]))
         target = self.model_info["quality"]["targets"][0]
-        return {"value": float(pred[target].iloc[0]), "range": [1, 5],
-                **self._provenance("quality", self._pooled_inputs("quality"))}
+        v = float(pred[target].iloc[0])
+        return {"value": v, "range": [1, 5], **self._provenance("quality", self._pooled_inputs("quality")),
+                **self._bound_note("quality", target, v)}
 
     def _window(self, inputs, start: float, end: float):
         """The inputs of [start, end) as if it were a clip of its own (times shifted to 0)."""

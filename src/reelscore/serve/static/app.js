@@ -118,7 +118,7 @@ function scoreCard(name, entry, digits, scale) {
   const v = div.querySelector(".value");
   if (ok) v.textContent = fmt(entry.value, digits);
   else { v.textContent = "not available"; v.classList.add("na"); }
-  div.querySelector(".prov").textContent = ok ? provText(entry) : (entry && entry.unavailable) || "";
+  div.querySelector(".prov").textContent = ok ? provText(entry) + (entry.note ? " · " + entry.note : "") : (entry && entry.unavailable) || "";
   return div;
 }
 

@@ -221,3 +221,19 @@ def test_final_interval_is_the_weighted_sum_of_shared_resamples(tmp_path):
         finals.append(0.6 * spearmanr(p[idx], y[idx])[0] + 0.4 * pearsonr(p[idx], y[idx])[0])
     lo, hi = np.quantile(finals, [0.025, 0.975])
     assert r["final"]["ci"] == pytest.approx([lo, hi], abs=1e-12)
+
+
+def test_kvq_accepts_reelscore_file_layouts(tmp_path):
+    """`predict` writes Id,MOS and `degrade` writes name,...,mos: kvq scores them without renaming."""
+    from reelscore.evaluation import evaluate
+
+    names = [f"v{i}.mp4" for i in range(6)]
+    truth = tmp_path / "labels.csv"
+    truth.write_text("name,source,workflow,mos\n" + "".join(
+        f"{n},src{i % 2},transcode,{1 + 0.5 * i}\n" for i, n in enumerate(names)))
+    pred = tmp_path / "pred.csv"
+    pred.write_text("Id,MOS\n" + "".join(f"{n},{[1, 2, 3, 5, 4, 6][i] * 0.8}\n" for i, n in enumerate(names)))
+    with pytest.warns(RuntimeWarning, match="needs Rank1"):
+        r = evaluate("kvq", pred, truth, n_boot=0)
+    srcc = r["targets"]["score"]["metrics"]["SRCC"]["value"]
+    assert srcc == pytest.approx(1 - 6 * 2 / (6 * 35))

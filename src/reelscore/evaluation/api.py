@@ -144,8 +144,12 @@ def evaluate(
     truth = read_scores(
         truth_path, proto.id_column, targets, proto.header, vr,
         optional_columns=proto.truth_duration_columns, id_aliases=proto.id_aliases, role="truth",
+        value_aliases=proto.value_aliases,
     )
-    pred = read_scores(pred_path, proto.id_column, targets, proto.header, vr, id_aliases=proto.id_aliases, role="prediction")
+    pred = read_scores(
+        pred_path, proto.id_column, targets, proto.header, vr,
+        id_aliases=proto.id_aliases, role="prediction", value_aliases=proto.value_aliases,
+    )
     al = align(pred, truth)
     dur = None
     if durations is not None:

@@ -17,6 +17,7 @@ class Protocol:
     value_range: tuple[float, float] | None
     final_weights: dict[str, float] | None = None  # metric name -> weight; finals use raw SRCC/PLCC
     id_aliases: tuple[str, ...] = ()
+    value_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # target -> other accepted header names
     any_target_subset: bool = False  # snapugc: NAWP, ECR or both
     rank_pairs: bool = False  # kvq: Rank1 (homologous) / Rank2 (non-homologous)
     truth_duration_columns: tuple[str, ...] = ()
@@ -48,6 +49,9 @@ PROTOCOLS: dict[str, Protocol] = {
         header="optional",
         value_range=(0.0, 5.0),
         final_weights={"SRCC": 0.45, "PLCC": 0.45, "Rank1": 0.05, "Rank2": 0.05},
+        # reelscore's own files (`predict` writes Id,MOS; `degrade` writes name,...,mos) are accepted as is
+        id_aliases=("id", "name", "video_id"),
+        value_aliases={"score": ("mos",)},
         rank_pairs=True,
     ),
     "snapugc": Protocol(

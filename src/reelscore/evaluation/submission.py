@@ -103,6 +103,7 @@ def read_scores(
     optional_columns: tuple[str, ...] = (),
     id_aliases: tuple[str, ...] = (),
     role: str = "file",
+    value_aliases: dict[str, tuple[str, ...]] | None = None,
 ) -> ScoreTable:
     """Read `id,value...` rows and check them: header, field counts, empty/duplicate ids, non-numeric/NaN/inf, range.
 
@@ -122,7 +123,8 @@ def read_scores(
         names = [c.lower() for c in first]
         lookup = {}
         for want in [id_column, *value_columns, *optional_columns]:
-            cands = [want.lower()] + ([a.lower() for a in id_aliases] if want == id_column else [])
+            aliases = id_aliases if want == id_column else (value_aliases or {}).get(want, ())
+            cands = [want.lower()] + [a.lower() for a in aliases]
             for c in cands:
                 if c in names:
                     lookup[want] = names.index(c)

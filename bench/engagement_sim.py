@@ -11,6 +11,10 @@ and reports SRCC/PLCC on a held-out 20 % split (best epoch chosen on that split,
 absolute figures are optimistic; compare rows with each other).
 
 Usage: PYTHONPATH=src .venv/bin/python bench/engagement_sim.py --out bench/results/engagement_sim.json
+       PYTHONPATH=src .venv/bin/python bench/engagement_sim.py --labels-from views --out bench/results/engagement_sim_views.json
+
+With `--labels-from views` the hidden factors are those of `reelscore simulate-views` (same seed),
+and NAWP/ECR come from its watch logs through `reelscore.labels.compute_labels` (DuckDB).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import time
 from pathlib import Path
 
 from reelscore.training.labels import load_labels
-from reelscore.training.simulate import simulate_store
+from reelscore.training.simulate import hidden_from_view_simulator, simulate_store
 from reelscore.training.trainer import train_net
 
 NET = {"d_model": 32, "mlp_hidden": 64, "fusion_layers": 2, "attn_layers": 2, "heads": 4, "dropout": 0.1}
@@ -50,13 +54,24 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--noise", type=float, default=5.0)
     ap.add_argument("--text-strength", type=float, default=0.1)
+    ap.add_argument("--labels-from", choices=["direct", "views"], default="direct",
+                    help="direct: ECR/NAWP from the hidden factors; views: simulate-views logs → compute_labels")
+    ap.add_argument("--views", type=int, default=2000, help="views per video with --labels-from views")
     args = ap.parse_args()
     results: dict = {}
     with tempfile.TemporaryDirectory() as td:
         for seed in args.seeds:
             store = Path(td) / f"store{seed}"
+            hidden = hidden_from_view_simulator(args.videos, seed) if args.labels_from == "views" else None
             lab = simulate_store(store, n_videos=args.videos, seed=seed, noise=args.noise, text_dim=64,
-                                 text_strength=args.text_strength)
+                                 text_strength=args.text_strength, hidden=hidden)
+            if args.labels_from == "views":
+                # labels the way a platform would get them: simulated watch logs → DuckDB label computation
+                from reelscore.labels import compute_labels, simulate_views
+
+                log = Path(td) / f"log{seed}.parquet"
+                simulate_views(args.videos, args.views, log, seed=seed, show_progress=False)
+                lab, _ = compute_labels(str(log), min_views=args.views, show_progress=False)
             lab.to_csv(Path(td) / f"labels{seed}.csv", index=False)
             Y, _ = load_labels(Path(td) / f"labels{seed}.csv", ["NAWP", "ECR"])
             for name, run in RUNS.items():
@@ -77,7 +92,7 @@ def main() -> None:
 
                 write_text_atomic(args.out, json.dumps({
                     "simulated": True, "machine": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "videos": args.videos, "noise": args.noise, "text_strength": args.text_strength, "net": NET, "train": TRAIN, "results": results}, indent=1))
+                    "videos": args.videos, "labels_from": args.labels_from, "views_per_video": args.views, "noise": args.noise, "text_strength": args.text_strength, "net": NET, "train": TRAIN, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

@@ -36,8 +36,13 @@ def simulate_store(
     text_dim: int = 384,
     extractors: tuple[str, ...] = ("visual", "motion", "audio", "text"),
     text_strength: float = 0.3,
+    hidden: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Write a simulated store at `path`; return labels (video_id, duration_s, ecr, nawp, hook, body)."""
+    """Write a simulated store at `path`; return labels (video_id, duration_s, ecr, nawp, hook, body).
+
+    `hidden` (video_id, duration_s, hook, body; e.g. from `hidden_from_view_simulator`) replaces the
+    drawn videos, so features can be tied to the appeal behind `reelscore simulate-views` logs.
+    """
     from reelscore.features.base import ExtractorOutput
     from reelscore.features.store import FeatureStore
 
@@ -56,11 +61,16 @@ def simulate_store(
     w = {n: rng.normal(size=(2, s["clip_dim"] or s["dim"])) for n, s in specs.items()}
     text_dir = rng.normal(size=(2, text_dim))
     rows = []
+    if hidden is not None:
+        n_videos = len(hidden)
     for i in range(n_videos):
         vid = f"sim{i:05d}"
         dur = float(rng.uniform(8, 40))
         h = rng.normal()
         b = rho * h + np.sqrt(1 - rho**2) * rng.normal()
+        if hidden is not None:
+            vid, dur, h, b = (str(hidden["video_id"].iloc[i]), float(hidden["duration_s"].iloc[i]),
+                              float(hidden["hook"].iloc[i]), float(hidden["body"].iloc[i]))
         ecr = 1 / (1 + np.exp(-(1.5 * h + 0.3 * b + 0.3 * rng.normal())))
         nawp = 1 / (1 + np.exp(-(0.3 * h + 1.5 * b + 0.3 * rng.normal())))
         starts = np.arange(int(np.ceil(dur / CLIP_SECONDS))) * CLIP_SECONDS
@@ -83,3 +93,16 @@ def simulate_store(
         store.write_index(vid, None, f"m{vid}", f"t{vid}")
         rows.append({"video_id": vid, "duration_s": dur, "ecr": ecr, "nawp": nawp, "hook": h, "body": b})
     return pd.DataFrame(rows)
+
+
+def hidden_from_view_simulator(n_videos: int, seed: int = 0) -> pd.DataFrame:
+    """Hidden factors behind `reelscore simulate-views` (same seed → same videos): hook = z-scored logit of the
+    appeal (which sets the early-swipe probability, hence ECR), body = z-scored per-video hold (how well the
+    clip keeps viewers who stayed, part of NAWP)."""
+    from reelscore.labels.simulate import video_parameters
+
+    p = video_parameters(n_videos, seed)
+    q = p["appeal"].clip(1e-4, 1 - 1e-4)
+    hook = np.log(q / (1 - q))
+    z = lambda x: (x - x.mean()) / (x.std() or 1.0)  # noqa: E731
+    return pd.DataFrame({"video_id": p["video_id"], "duration_s": p["duration_s"], "hook": z(hook), "body": z(p["hold"])})

@@ -136,8 +136,8 @@ def test_broken_truth_is_named(tmp_path):
 
 def test_kvq_wrong_header_and_mos_range(tmp_path):
     truth = write(tmp_path / "truth.csv", "filename,score\nx.mp4,1\ny.mp4,2\nz.mp4,3")
-    msg = _err(tmp_path, truth, "name,mos\nx.mp4,1\ny.mp4,2\nz.mp4,3", protocol="kvq")
-    assert msg.endswith("wrong header: expected columns filename,score, found name,mos (missing filename,score)")
+    msg = _err(tmp_path, truth, "clip,quality\nx.mp4,1\ny.mp4,2\nz.mp4,3", protocol="kvq")
+    assert msg.endswith("wrong header: expected columns filename,score, found clip,quality (missing filename,score)")
     msg = _err(tmp_path, truth, "x.mp4,1\ny.mp4,7.5\nz.mp4,3", protocol="kvq")
     assert msg.endswith("1 score value outside the prediction range [0, 5]; first: 'y.mp4'=7.5")
 

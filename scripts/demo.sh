@@ -22,6 +22,25 @@ video_only,$M/video_only.mp4,Silent clip  no sound,
 CSV
 $RS score --manifest "$DEMO/manifest.csv" --json > "$DEMO/scores.jsonl"
 echo "scores: $DEMO/scores.jsonl ($(wc -l < "$DEMO/scores.jsonl") videos)" >&2
+.venv/bin/python - "$DEMO/scores.jsonl" <<'PY'
+import json, sys
+from rich.console import Console
+from rich.table import Table
+t = Table(title="reelscore score (shipped default models)")
+for c in ("video", "ECR", "NAWP", "MOS", "top audio tag", "top semantic class"):
+    t.add_column(c)
+def num(s):
+    return "–" if s.get("value") is None else f"{s['value']:.3f}"
+def top(d):
+    v = (d or {}).get("values") or []
+    return v[0]["label"] if v else "–"
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    s = r.get("scores", {})
+    t.add_row(r["video_id"], num(s.get("ecr", {})), num(s.get("nawp", {})), num(s.get("mos", {})),
+              top(r.get("audio_tags")), top(r.get("semantic_classes")))
+Console().print(t)
+PY
 
 # Broken inputs: each gets its media error, the others are still scored; exit 1 says some failed.
 set +e

@@ -4,7 +4,7 @@ VENV ?= .venv
 RS := $(VENV)/bin/reelscore
 DEMO_DIR ?= $(HOME)/.cache/reelscore/demo
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test
 setup:
 	bash scripts/setup.sh
 
@@ -14,5 +14,3 @@ demo: setup
 test: setup
 	$(VENV)/bin/python -m pytest -q tests
 
-bench: setup
-	bash bench/run_all.sh

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from reelscore import __version__
+from reelscore.common.jsonsafe import json_safe
 
 log = logging.getLogger("reelscore.scoring")
 
@@ -37,21 +38,6 @@ class ScoreConfig:
     top_k: int = 5
     timeline: bool = True
     first_seconds: int = 5  # ECR is about the first 5 s of a view
-
-
-def _json_safe(obj: Any) -> Any:
-    """Plain JSON types only: numpy scalars/arrays to Python, NaN/inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
-        return _json_safe(obj.tolist())
-    return obj
 
 
 def _na(reason: str) -> dict[str, Any]:
@@ -106,7 +92,7 @@ class Scorer:
                 self.problems[task] = f"{task} model {spec!r} needs all-MiniLM-L6-v2: {exc}"
                 return
         self.models[task] = model
-        self.model_info[task] = _json_safe({
+        self.model_info[task] = json_safe({
             "model": spec,
             "dir": str(path),
             "kind": meta.get("kind"),
@@ -204,7 +190,7 @@ class Scorer:
         except MediaError as exc:
             out["error"] = {"code": exc.code, **exc.to_dict()}
             return out
-        out["info"] = _json_safe({k: v for k, v in info.to_dict().items() if k != "path"})
+        out["info"] = json_safe({k: v for k, v in info.to_dict().items() if k != "path"})
         if inputs is not None and inputs.duration_s:
             out["info"]["decoded_duration_s"] = round(float(inputs.duration_s), 4)
 
@@ -237,7 +223,7 @@ class Scorer:
         timing["total"] = time.perf_counter() - t0
         out["timing_s"] = {k: round(v, 4) for k, v in timing.items()}
         stage("done", 1.0)
-        return _json_safe(out)
+        return json_safe(out)
 
     # ---- steps --------------------------------------------------------------------
     def _decode(self, path: Path, info, video_id: str, texts: dict[str, str]):

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from reelscore.common.jsonsafe import json_safe as to_jsonable  # re-exported: evaluation's public name
 from reelscore.evaluation import metrics as M
 from reelscore.evaluation.bootstrap import percentile_interval, replicates
 from reelscore.evaluation.pairs import Pairs, pair_positions, read_pairs
@@ -319,19 +320,3 @@ def _mean_defined(groups) -> float:
         warnings.warn("duration-grouped SRCC: no group has a defined SRCC; result is NaN", RuntimeWarning)
         return math.nan
     return float(np.mean(vals))
-
-
-def to_jsonable(obj):
-    """Result dict with NaN/inf as None and numpy scalars as Python numbers (strict JSON)."""
-    if isinstance(obj, dict):
-        return {k: to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj

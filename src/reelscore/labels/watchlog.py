@@ -20,7 +20,6 @@ times (more than `max_loops` plays of the clip, including +inf).
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+from reelscore.common.jsonsafe import json_safe
 from reelscore.labels.fmax import PAPER_FMAX, FMax, fit_fmax, load_fmax, nawp_from_awt
 from reelscore.labels.watchlog_source import LogColumns, LogInputError, resolve_source
 from reelscore.labels.watchlog_sql import DUCKDB, REASONS, SPARK, build_label_sql
@@ -106,20 +106,6 @@ def _corr(a, b) -> tuple[float | None, float | None]:
     if a.size < 3 or np.all(a == a[0]) or np.all(b == b[0]):
         return None, None
     return float(stats.pearsonr(a, b).statistic), float(stats.spearmanr(a, b).statistic)
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def compute_labels(
@@ -225,7 +211,7 @@ def compute_labels(
         "bimodality": {"nawp": bimodality(stats_df["nawp"]), "ecr": bimodality(stats_df["ecr"])},
         "elapsed_s": round(time.perf_counter() - t0, 3),
     }
-    return df, _json_safe(summary)
+    return df, json_safe(summary)
 
 
 def _count_table_only(vsrc, df, delimiter: str) -> int:

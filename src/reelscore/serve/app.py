@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
 from reelscore import __version__
+from reelscore.common.jsonsafe import json_safe
 from reelscore.serve.jobs import Job, JobStore, QueueFull
 from reelscore.serve.worker import WorkerPool, frames_dir
 
@@ -353,23 +354,7 @@ def _probe_upload(path: Path, settings: ServeSettings) -> dict[str, Any]:
     if dur is not None and dur > settings.max_duration_s:
         raise ApiError(422, "too_long",
                        f"the clip lasts {dur:.1f} s, more than the limit of {settings.max_duration_s:g} s (--max-duration-s)")
-    return _json_safe(d)
-
-
-def _json_safe(obj: Any) -> Any:
-    import math
-
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        return obj.item()
-    return obj
+    return json_safe(d)
 
 
 def run(settings: ServeSettings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:

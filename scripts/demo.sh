@@ -9,8 +9,17 @@ DEMO=${DEMO_DIR:-$HOME/.cache/reelscore/demo}
 mkdir -p "$DEMO"
 $RS make-test-media "$DEMO/media"
 
-# Titles and descriptions travel in a manifest, as a platform would pass them.
+# Real photos (scikit-image, public domain) panned into clips at rising compression:
+# the quality model should rank them, the semantic classes should name what is in them.
 M="$DEMO/media"
+.venv/bin/python - "$M" <<'PY'
+import sys
+from reelscore.media.synth import make_photo_clip
+for photo, crf in [("coffee", 18), ("coffee", 38), ("coffee", 51), ("chelsea", 20), ("rocket", 45)]:
+    make_photo_clip(f"{sys.argv[1]}/photo_{photo}_crf{crf}.mp4", photo, crf=crf)
+PY
+
+# Titles and descriptions travel in a manifest, as a platform would pass them.
 cat > "$DEMO/manifest.csv" <<CSV
 video_id,path,title,description
 portrait_h264,$M/portrait_h264.mp4,Skills for midfielders  football  soccer,Drag to heel | Subscribe for more
@@ -19,6 +28,11 @@ hevc,$M/hevc.mp4,My morning routine  vlog,
 vp9_webm,$M/vp9_webm.webm,,
 rotated90,$M/rotated90.mp4,Filmed sideways  phone  fail,it rotates
 video_only,$M/video_only.mp4,Silent clip  no sound,
+coffee_crf18,$M/photo_coffee_crf18.mp4,Morning coffee art  latte,barista life
+coffee_crf38,$M/photo_coffee_crf38.mp4,Morning coffee art  latte,barista life
+coffee_crf51,$M/photo_coffee_crf51.mp4,Morning coffee art  latte,barista life
+chelsea_crf20,$M/photo_chelsea_crf20.mp4,My cat judging me again  cats  funny,
+rocket_crf45,$M/photo_rocket_crf45.mp4,Launch day!!  space  rocket,watch till the end
 CSV
 $RS score --manifest "$DEMO/manifest.csv" --json > "$DEMO/scores.jsonl"
 echo "scores: $DEMO/scores.jsonl ($(wc -l < "$DEMO/scores.jsonl") videos)" >&2

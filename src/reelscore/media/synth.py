@@ -11,7 +11,7 @@ import functools
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -136,12 +136,14 @@ def make_clip(
     channels: int = 2,
     crf: int = 20,
     preset: str = "veryfast",
+    frame_fn: Callable[[int, float], np.ndarray] | None = None,
 ) -> Path:
     """Encode a small synthetic clip (moving shapes, a cut at half time, tones) and return its path.
 
     `width`/`height` are the displayed size; with `rotation` (counter-clockwise degrees,
     0/90/180/270) the frames are stored turned back and a display matrix is written, as
     phones do. `gop` is the key-frame interval in frames (default: one per second).
+    `frame_fn(index, t)` replaces the drawn shapes with the caller's RGB frames (displayed size).
     """
     from reelscore.common.atomic import atomic_path
     import av
@@ -210,7 +212,7 @@ def make_clip(
                     audio_pos += n
 
             for i, t in enumerate(times):
-                img = draw_frame(i, t, width, height, cut_s, seed)
+                img = frame_fn(i, t) if frame_fn is not None else draw_frame(i, t, width, height, cut_s, seed)
                 if rotation:
                     # Store the frame turned back so that the display matrix turns it upright.
                     img = np.ascontiguousarray(np.rot90(img, k=-(rotation // 90)))
@@ -348,3 +350,44 @@ def iter_names(media: dict[str, Path], broken: bool) -> Iterator[str]:
     for name in media:
         if (name in EXPECTED_ERRORS) == broken:
             yield name
+
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def photo_frames(image: np.ndarray, width: int, height: int, seconds: float) -> Callable[[int, float], np.ndarray]:
+    """A slow pan-and-zoom over a real photo (as phone slideshows do), as a `frame_fn` for make_clip."""
+    import cv2
+
+    ih, iw = image.shape[:2]
+    aspect = width / height
+
+    def frame(_index: int, t: float) -> np.ndarray:
+        u = min(max(t / max(seconds, 1e-6), 0.0), 1.0)
+        zoom = 1.0 - 0.25 * u  # crop shrinks: the view zooms in over the clip
+        ch = min(ih, iw / aspect) * zoom
+        cw = ch * aspect
+        x0 = (iw - cw) * (0.2 + 0.6 * u)
+        y0 = (ih - ch) * 0.5
+        crop = image[int(y0): int(y0 + ch), int(x0): int(x0 + cw)]
+        return np.ascontiguousarray(cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA))
+
+    return frame
+
+
+def make_photo_clip(
+    path: str | os.PathLike, photo: str = "astronaut", seconds: float = 4.0,
+    width: int = 360, height: int = 640, fps: float = 25, crf: int = 23,
+) -> Path:
+    """Encode a pan-and-zoom clip over one of scikit-image's public-domain photos at a given CRF."""
+    try:
+        from skimage import data as skdata
+    except ImportError as exc:  # pragma: no cover - scikit-image is in requirements
+        raise RuntimeError("make_photo_clip needs scikit-image (pip install scikit-image)") from exc
+    if photo not in PHOTOS:
+        raise ValueError(f"make_photo_clip: photo must be one of {PHOTOS}, got {photo!r}")
+    image = getattr(skdata, photo)()
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    fn = photo_frames(image[..., :3], width, height, seconds)
+    return make_clip(path, seconds=seconds, width=width, height=height, fps=fps, crf=crf, frame_fn=fn)

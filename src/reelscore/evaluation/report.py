@@ -24,10 +24,9 @@ def _safe(name: str) -> str:
 
 
 def _plots(result: dict, data, out: Path) -> list[tuple[str, str]]:
-    import matplotlib
+    from reelscore.common.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from reelscore.evaluation.metrics import logistic4
 
@@ -49,8 +48,7 @@ def _plots(result: dict, data, out: Path) -> list[tuple[str, str]]:
         ax.grid(alpha=0.3)
         name = f"scatter_{_safe(t)}.png"
         fig.tight_layout()
-        fig.savefig(out / name)
-        plt.close(fig)
+        save_png(fig, out / name)
         figs.append((name, f"{t}: prediction vs truth"))
 
         fig, ax = plt.subplots(figsize=(5.5, 4.0), dpi=100)
@@ -62,8 +60,7 @@ def _plots(result: dict, data, out: Path) -> list[tuple[str, str]]:
         ax.grid(alpha=0.3)
         name = f"residuals_{_safe(t)}.png"
         fig.tight_layout()
-        fig.savefig(out / name)
-        plt.close(fig)
+        save_png(fig, out / name)
         figs.append((name, f"{t}: residual histogram"))
 
         groups = entry.get("duration_groups")
@@ -85,8 +82,7 @@ def _plots(result: dict, data, out: Path) -> list[tuple[str, str]]:
             ax.grid(alpha=0.3, axis="y")
             name = f"duration_srcc_{_safe(t)}.png"
             fig.tight_layout()
-            fig.savefig(out / name)
-            plt.close(fig)
+            save_png(fig, out / name)
             figs.append((name, f"{t}: SRCC per duration group"))
 
     if result.get("pairs"):
@@ -105,8 +101,7 @@ def _plots(result: dict, data, out: Path) -> list[tuple[str, str]]:
         ax.legend(loc="lower right", fontsize=8)
         ax.grid(alpha=0.3, axis="y")
         fig.tight_layout()
-        fig.savefig(out / "pairs.png")
-        plt.close(fig)
+        save_png(fig, out / "pairs.png")
         figs.append(("pairs.png", "rank-pair accuracies"))
     return figs
 

@@ -44,12 +44,9 @@ def _hist(ax, v, xlabel: str, title: str, rng=(0.0, 1.0)) -> None:
 
 def plot_labels(df, out_dir: str | os.PathLike, fmax: FMax | dict | None = None, corr: float | None = None) -> list[Path]:
     """Write the Fig. 2-style panels (PNG) for a labels DataFrame into out_dir; returns their paths."""
-    import matplotlib
+    from reelscore.common.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from reelscore.common.atomic import atomic_path
+    plt = pyplot()
 
     if isinstance(fmax, dict):
         fmax = FMax(**fmax)
@@ -65,11 +62,7 @@ def plot_labels(df, out_dir: str | os.PathLike, fmax: FMax | dict | None = None,
     written: list[Path] = []
 
     def save(fig, name: str) -> None:
-        path = out / name
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-        plt.close(fig)
-        written.append(path)
+        written.append(save_png(fig, out / name, dpi=110, bbox_inches="tight"))
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     _density(ax, d, awt, "duration (s)", "AWT (s)", "AWT vs duration")

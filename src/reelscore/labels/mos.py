@@ -208,12 +208,9 @@ def compute_mos(ratings_df: pd.DataFrame, cfg: MosConfig | None = None) -> MosRe
 
 def plot_report(result: MosResult, png_path) -> None:
     """PNG: rater correlations with the threshold, the P/Q screening plane, and MOS with CIs."""
-    import matplotlib
+    from reelscore.common.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from reelscore.common.atomic import atomic_path
+    plt = pyplot()
 
     r = result.raters
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
@@ -243,6 +240,4 @@ def plot_report(result: MosResult, png_path) -> None:
     ax.set_title(f"MOS with 95% CI ({len(result.removed_ratings)} ratings removed)")
     ax.legend()
     fig.tight_layout()
-    with atomic_path(png_path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_png(fig, png_path, dpi=100)

@@ -233,3 +233,16 @@ def test_manifest_layouts(tmp_path):
     bad.write_text("name,path\nv1,a.mp4\n")
     with pytest.raises(ValueError, match="video_id"):
         read_manifest(bad)
+
+
+def test_manifest_unreadable_names_the_file(tmp_path):
+    from reelscore.features.manifest import read_manifest
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"video_id,path,title\nv1,a.mp4,caf\xe9\n")
+    with pytest.raises(ValueError, match=r"latin\.csv: manifest is not UTF-8 text \(invalid byte 0xe9\)"):
+        read_manifest(latin)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.csv: manifest is empty"):
+        read_manifest(empty)

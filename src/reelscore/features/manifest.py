@@ -19,7 +19,14 @@ def read_manifest(path: str | os.PathLike, videos_dir: str | os.PathLike | None 
     if path.suffix.lower() in (".xlsx", ".xls"):
         raw = pd.read_excel(path, dtype=str)
     else:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        try:
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: manifest is not UTF-8 text (invalid byte 0x{e.object[e.start]:02x})") from None
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path}: manifest is empty") from None
+        except pd.errors.ParserError as e:
+            raise ValueError(f"{path}: manifest is not a readable CSV ({str(e).strip()})") from None
     lower = {c.strip().lower(): c for c in raw.columns}
     if "video_id" in lower:
         id_col = lower["video_id"]

@@ -17,7 +17,7 @@ from scipy.optimize import curve_fit
 from scipy.special import expit
 from scipy.stats import rankdata
 
-from reelscore.common.stats import krcc, plcc, rmse, srcc
+from reelscore.common.stats import is_degenerate, krcc, paired_arrays, plcc, rmse, srcc
 
 __all__ = [
     "srcc",
@@ -48,24 +48,6 @@ def _warn(msg: str) -> None:
     warnings.warn(msg, RuntimeWarning, stacklevel=3)
 
 
-def _arrays(pred, truth) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(pred, dtype=float).ravel()
-    t = np.asarray(truth, dtype=float).ravel()
-    if p.shape != t.shape:
-        raise ValueError(f"prediction and truth differ in length: {p.size} vs {t.size}")
-    return p, t
-
-
-def _is_degenerate(p: np.ndarray, t: np.ndarray, name: str) -> bool:
-    if p.size < 3:
-        _warn(f"{name}: fewer than 3 items ({p.size}); result is NaN")
-        return True
-    if np.ptp(p) == 0 or np.ptp(t) == 0:
-        _warn(f"{name}: constant {'predictions' if np.ptp(p) == 0 else 'truth'}; result is NaN")
-        return True
-    return False
-
-
 def logistic4(x, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
     """VQEG 4-parameter logistic: (b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2."""
     x = np.asarray(x, dtype=float)
@@ -84,8 +66,8 @@ def _logistic4_jac(x, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
 
 def fit_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.49012e-08) -> np.ndarray | None:
     """Least-squares fit of `logistic4` mapping predictions onto truth; None (with a warning) if it fails."""
-    p, t = _arrays(pred, truth)
-    if _is_degenerate(p, t, "logistic4 fit"):
+    p, t = paired_arrays(pred, truth)
+    if is_degenerate(p, t, "logistic4 fit"):
         return None
     if p.size < 5:
         # Four parameters need more than four points to be a fit rather than an interpolation.
@@ -111,7 +93,7 @@ def fit_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.4901
 
 def plcc_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.49012e-08) -> float:
     """PLCC after mapping predictions through the fitted 4-parameter logistic (NaN with a warning if degenerate)."""
-    p, t = _arrays(pred, truth)
+    p, t = paired_arrays(pred, truth)
     params = fit_logistic4(p, t, p0=p0, maxfev=maxfev, tol=tol)
     if params is None:
         return float("nan")
@@ -124,7 +106,7 @@ def plcc_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.490
 
 def rmse_top_k(pred, truth, k: float = 10.0) -> float:
     """RMSE over the ceil(k% · n) items with the highest true values (ties at the cut kept in input order)."""
-    p, t = _arrays(pred, truth)
+    p, t = paired_arrays(pred, truth)
     if not 0 < k <= 100:
         raise ValueError(f"top-K percentage must be in (0, 100], got {k}")
     if p.size == 0:
@@ -173,7 +155,7 @@ def _check_edges(edges) -> tuple[float, ...]:
 
 def duration_groups(pred, truth, durations, edges=DEFAULT_DURATION_EDGES, _srcc=None) -> list[DurationGroup]:
     """SRCC inside each duration bin [lo, hi); empty bins are left out, bins with < 3 items get NaN."""
-    p, t = _arrays(pred, truth)
+    p, t = paired_arrays(pred, truth)
     d = np.asarray(durations, dtype=float).ravel()
     if d.shape != p.shape:
         raise ValueError(f"durations and predictions differ in length: {d.size} vs {p.size}")

@@ -72,3 +72,16 @@ def test_default_model_predicts_from_text_only_manifest(tmp_path):
     pred = pd.read_csv(tmp_path / "p.csv")
     assert list(pred.columns) == ["Id", "ECR"] and list(pred["Id"]) == ["a1", "b2", "c3", "d4"]
     assert pred["ECR"].between(0, 1).all() and pred["ECR"].nunique() == 4
+
+
+def test_text_manifest_not_utf8_names_the_file(tmp_path):
+    from reelscore.models.registry import ModelError
+    from reelscore.training.predict import read_text_manifest
+
+    bad = tmp_path / "latin.csv"
+    bad.write_bytes(b"Id,Title,Description\na,caf\xe9,x\n")
+    with pytest.raises(ModelError, match=r"latin\.csv: manifest is not UTF-8 text \(invalid byte 0xe9\)"):
+        read_text_manifest(bad)
+    r = CliRunner().invoke(app, ["predict", "--model", "default", "--manifest", str(bad), "--out", str(tmp_path / "p.csv")])
+    assert r.exit_code == 2 and "latin.csv: manifest is not UTF-8" in r.output
+    assert not (tmp_path / "p.csv").exists()

@@ -27,7 +27,13 @@ def read_text_manifest(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: manifest not found")
-    df = normalise_text_columns(pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]))
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: manifest is not UTF-8 text (invalid byte 0x{exc.object[exc.start]:02x})") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise ModelError(f"{path}: manifest is not a readable CSV ({str(exc).strip()})") from None
+    df = normalise_text_columns(raw)
     if "video_id" not in df.columns:
         raise ModelError(f"{path}: manifest has no id column (`Id` or `video_id`)")
     df["video_id"] = df["video_id"].astype(str).str.strip()

@@ -56,3 +56,14 @@ def test_train_quality_light_cli_and_predict(tmp_path):
     bad = CliRunner().invoke(app, ["train", "quality", "--labels", str(tmp_path / "labels.csv"), "--features", str(store),
                                    "--model", "light", "--extractors", "semantic", "--out", str(tmp_path / "m2")])
     assert bad.exit_code != 0 and "semantic" in bad.output
+
+
+def test_quality_labels_keep_text_ids(tmp_path):
+    from reelscore.workflows.quality_train import read_quality_labels
+
+    p = tmp_path / "labels.csv"
+    p.write_text("video_id,source,mos\n007,001,3.5\n010,001,bad\n011,002,4.0\n", encoding="utf-8")
+    lab = read_quality_labels(p)
+    assert lab.index.tolist() == ["007", "011"]  # the non-numeric label row is skipped
+    assert lab["source"].tolist() == ["001", "002"]
+    assert lab["y"].tolist() == [3.5, 4.0]

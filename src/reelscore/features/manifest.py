@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from reelscore.common.tables import find_column, read_table
+
 COLUMNS = ["video_id", "path", "title", "description", "caption"]
 
 
@@ -16,23 +18,10 @@ def read_manifest(path: str | os.PathLike, videos_dir: str | os.PathLike | None 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: manifest not found")
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        raw = pd.read_excel(path, dtype=str)
-    else:
-        try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}: manifest is not UTF-8 text (invalid byte 0x{e.object[e.start]:02x})") from None
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path}: manifest is empty") from None
-        except pd.errors.ParserError as e:
-            raise ValueError(f"{path}: manifest is not a readable CSV ({str(e).strip()})") from None
+    raw = read_table(path, role="manifest")
     lower = {c.strip().lower(): c for c in raw.columns}
-    if "video_id" in lower:
-        id_col = lower["video_id"]
-    elif "id" in lower:
-        id_col = lower["id"]
-    else:
+    id_col = find_column(raw.columns, "video_id", "id")
+    if id_col is None:
         raise ValueError(f"{path}: manifest needs a `video_id` (or SnapUGC `Id`) column; it has {list(raw.columns)}")
     df = pd.DataFrame({"video_id": raw[id_col].astype(str).str.strip()})
     if df["video_id"].isin(["", "nan"]).any():

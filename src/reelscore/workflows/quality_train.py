@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reelscore.common.tables import find_column, read_table
+
 NTIRE_WEIGHTS = {"SROCC": 0.45, "PLCC": 0.45, "Rank1": 0.05, "Rank2": 0.05}
 
 
@@ -23,18 +25,14 @@ class TrainQualityError(ValueError):
 def read_quality_labels(path: str | Path, target: str = "mos") -> pd.DataFrame:
     """labels.csv → DataFrame index video_id with columns name, source, y (+ path when present)."""
     path = Path(path)
-    if not path.is_file():
-        raise TrainQualityError(f"{path}: labels file not found")
-    df = pd.read_csv(path)
-    cols = {c.lower(): c for c in df.columns}
-    if "name" in cols:
-        ids = df[cols["name"]].astype(str).map(lambda n: Path(n).stem)
-    elif "video_id" in cols:
-        ids = df[cols["video_id"]].astype(str)
-    elif "id" in cols:
-        ids = df[cols["id"]].astype(str)
-    else:
+    df = read_table(path, role="labels file", error=TrainQualityError)
+    cols = {str(c).strip().lower(): c for c in df.columns}
+    id_col = find_column(df.columns, "name", "video_id", "id")
+    if id_col is None:
         raise TrainQualityError(f"{path}: no id column (name, video_id or Id)")
+    ids = df[id_col].astype(str).str.strip()
+    if id_col == cols.get("name"):
+        ids = ids.map(lambda n: Path(n).stem)
     tcol = cols.get(target.lower())
     if tcol is None:
         raise TrainQualityError(f"{path}: no label column {target!r}; columns: {', '.join(df.columns)}")
@@ -110,7 +108,7 @@ def _read_pairs(labels_path: Path, pairs: str | Path | None) -> pd.DataFrame | N
     p = Path(pairs) if pairs is not None else labels_path.parent / "pairs.csv"
     if not p.is_file():
         return None
-    return pd.read_csv(p)
+    return read_table(p, role="pairs file", error=TrainQualityError)
 
 
 def _feature_spec(store, extractors: list[str]) -> dict[str, Any]:

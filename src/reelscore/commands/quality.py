@@ -56,18 +56,20 @@ def mos_cmd(
     no_ci_removal: bool = typer.Option(False, "--no-ci-removal", help="Keep ratings outside the confidence interval."),
 ) -> None:
     """Ratings → MOS with rater consistency, ITU-R BT.500 screening and CI outlier removal."""
-    import pandas as pd
-
     from reelscore.common.atomic import write_table_atomic, write_text_atomic
+    from reelscore.common.tables import read_table
     from reelscore.labels.mos import MosConfig, compute_mos, plot_report
 
     if not ratings.is_file():
         _fail(f"{ratings}: not_found: no such ratings file")
     try:
-        df = pd.read_csv(ratings)
+        df = read_table(ratings, role="ratings file")  # ids stay text: video 007 is not video 7
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
         res = compute_mos(df, MosConfig(min_corr=min_corr, drop_inconsistent=drop_inconsistent, bt500=not no_bt500,
                                         ci_basis=ci_basis, ci_removal=not no_ci_removal))
-    except (ValueError, pd.errors.ParserError) as exc:
+    except ValueError as exc:
         _fail(f"{ratings}: {exc}")
     write_table_atomic(res.mos, out)
     rep = res.report()

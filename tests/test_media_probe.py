@@ -102,7 +102,10 @@ def test_error_codes_are_the_contract():
                           "truncated", "zero_duration", "too_large", "unsupported_codec"}
     with pytest.raises(ValueError):
         MediaError("bogus", "x", "y")
-    assert isinstance(VideoInfo.__dataclass_fields__, dict)
+    assert list(VideoInfo.__dataclass_fields__) == [
+        "path", "duration_s", "fps", "frames", "width", "height", "rotation", "container", "video_codec",
+        "bit_rate", "has_audio", "audio_codec", "sample_rate", "channels",
+    ]
 
 
 def test_media_error_survives_pickling():

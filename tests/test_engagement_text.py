@@ -85,3 +85,17 @@ def test_text_manifest_not_utf8_names_the_file(tmp_path):
     r = CliRunner().invoke(app, ["predict", "--model", "default", "--manifest", str(bad), "--out", str(tmp_path / "p.csv")])
     assert r.exit_code == 2 and "latin.csv: manifest is not UTF-8" in r.output
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_missing_and_out_of_range_labels_are_reported(tmp_path):
+    rows = text_rows(40, seed=3)
+    rows["ECR"] = rows["ECR"].astype(object)
+    rows.loc[0, "ECR"], rows.loc[1, "ECR"], rows.loc[2, "ECR"], rows.loc[3, "ECR"] = "NaN", "", "inf", 7.0
+    rows.to_csv(tmp_path / "train.csv", index=False)
+    r = runner.invoke(app, ["train", "engagement", "--model", "text", "--labels", str(tmp_path / "train.csv"),
+                            "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert "ECR: 3 of 40 rows have no finite value" in r.output
+    assert f"first: {rows.loc[0, 'Id']!r}" in r.output
+    assert "ECR: 1 value(s) outside [0, 1]" in r.output and f"{rows.loc[3, 'Id']!r}=7" in r.output
+    assert "refitting on all 37 labelled rows" in r.output

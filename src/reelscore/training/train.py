@@ -23,6 +23,22 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def report_label_gaps(Y: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Say how many rows per target have no finite label (left out of that target) or lie outside [0, 1]; inf → NaN."""
+    Y = Y.replace([np.inf, -np.inf], np.nan)
+    for t in Y.columns:
+        gap = Y.index[Y[t].isna()]
+        if len(gap):
+            _log(f"{path}: {t}: {len(gap)} of {len(Y)} rows have no finite value (empty, NaN, inf or non-numeric), "
+                 f"left out of {t} training; first: {', '.join(map(repr, gap[:3]))}")
+        if t in ("ECR", "NAWP"):
+            out = Y.index[(Y[t] < 0) | (Y[t] > 1)]
+            if len(out):
+                _log(f"{path}: warning: {t}: {len(out)} value(s) outside [0, 1]; first: "
+                     f"{', '.join(f'{i!r}={Y.at[i, t]:g}' for i in out[:3])}")
+    return Y
+
+
 def _read_yaml(path: str | Path | None) -> dict:
     import yaml
 
@@ -133,6 +149,7 @@ def train_engagement(
     if folds is not None and folds < 2:
         raise ValueError("--folds must be at least 2")
     Y, texts = load_labels(labels, targets)
+    Y = report_label_gaps(Y, labels)
     cfg = _read_yaml(config)
     out = Path(out)
     if model == "net":
@@ -187,7 +204,7 @@ def train_engagement(
     out.parent.mkdir(parents=True, exist_ok=True)
     curve_tmp = out.parent / f".{out.name}.learning_curve.png" if curve else None
     val = evaluate_matrix(X, Y, lambda: make_learner(m.cfg), val_split, folds, seed, curve_tmp, f"{model} learning curve")
-    _log(f"refitting on all {len(Y)} rows")
+    _log(f"refitting on all {int(Y.notna().any(axis=1).sum())} labelled rows")
     m.fit_matrix(X, Y.reset_index(drop=True), cols)
     m.feature_spec = spec
     if model == "text":

@@ -27,14 +27,26 @@ def config_from_dict(cls: type[T], data: dict | None) -> T:
     return cls(**data)
 
 
+def read_yaml_mapping(path: str | os.PathLike | None) -> dict:
+    """The YAML mapping in `path` ({} for None or an empty file); ValueError naming the file otherwise."""
+    if path is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: config must be a YAML mapping, not {type(loaded).__name__}")
+    return loaded
+
+
 def load_config(cls: type[T], path: str | os.PathLike | None, **overrides: Any) -> T:
     """Load dataclass `cls` from a YAML file (or defaults), then apply non-None overrides."""
-    data: dict = {}
-    if path is not None:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ValueError(f"{path}: config must be a YAML mapping")
-        data.update(loaded or {})
+    data = read_yaml_mapping(path)
     data.update({k: v for k, v in overrides.items() if v is not None})
     return config_from_dict(cls, data)
 

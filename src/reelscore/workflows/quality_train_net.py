@@ -31,15 +31,17 @@ def train_ksvqe(
     overrides: dict | None = None,
 ):
     """Fit KSVQE with out-of-fold validation; returns (model, oof predictions, metrics)."""
-    import yaml
-
+    from reelscore.common.config import read_yaml_mapping
     from reelscore.common.progress import track
     from reelscore.models.quality_net import KSVQEModel, ksvqe_config, load_sample
 
     if "path" not in labels.columns:
         raise TrainQualityError("--model ksvqe reads the videos: labels.csv needs a path column (as `reelscore degrade` writes)")
-    data = yaml.safe_load(Path(config).read_text()) if config is not None else None
-    cfg = ksvqe_config(preset, {**(data or {}), **(overrides or {})}, epochs=epochs, clip_path=str(clip) if clip is not None else None)
+    try:
+        data = read_yaml_mapping(config)
+    except ValueError as exc:
+        raise TrainQualityError(str(exc)) from None
+    cfg = ksvqe_config(preset, {**data, **(overrides or {})}, epochs=epochs, clip_path=str(clip) if clip is not None else None)
     train_s, eval_s, keep = [], [], []
     for vid in track(list(labels.index), "ksvqe: decoding fragments", unit="video"):
         path = _resolve(base, labels.at[vid, "path"])

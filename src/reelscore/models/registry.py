@@ -123,21 +123,23 @@ _BUILTIN = {
 
 def get_kind(task: str, kind: str, module: str | None = None) -> type:
     """The class registered for (task, kind); clear error listing known kinds otherwise."""
+    missing_dep = ""
     if (task, kind) not in _KINDS:
         mod = module or _BUILTIN.get((task, kind))
         # only our own model modules are imported by name (model.json is data, not code to run)
         if mod and mod.startswith("reelscore.models."):
             try:
                 importlib.import_module(mod)
-            except ImportError:
-                pass
+            except ImportError as exc:
+                # kept for the error below: "unknown kind" alone would hide a missing package
+                missing_dep = f" ({mod} cannot be imported: {exc})"
     if (task, kind) not in _KINDS:
         _scan()
     try:
         return _KINDS[(task, kind)]
     except KeyError:
         known = ", ".join(f"{t}/{k}" for t, k in sorted(_KINDS)) or "none"
-        raise ModelError(f"unknown model kind {task}/{kind}; known: {known}") from None
+        raise ModelError(f"unknown model kind {task}/{kind}{missing_dep}; known: {known}") from None
 
 
 def list_kinds() -> list[tuple[str, str]]:

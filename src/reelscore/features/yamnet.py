@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reelscore.common.cache import cache_dir as reelscore_cache
+
 SAMPLE_RATE = 16000
 WIN = 400
 HOP = 160
@@ -43,8 +45,7 @@ _lock = threading.Lock()
 
 def cache_dir() -> Path:
     """Where unpacked model files live (~/.cache/reelscore/models, or $REELSCORE_CACHE/models)."""
-    base = os.environ.get("REELSCORE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "reelscore")
-    return Path(base) / "models"
+    return reelscore_cache("models")
 
 
 @functools.lru_cache(maxsize=1)

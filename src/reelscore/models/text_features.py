@@ -8,7 +8,6 @@ names ("face with tears of joy"), so the hand-made counts look for those shapes.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -16,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from reelscore.common.cache import cache_dir  # re-exported: training and bench import it from here
 from reelscore.features.minilm import DIM, MODEL_NAME, clean_text, embed_texts
 
 TEXT_FIELDS = ("title", "description", "caption")
@@ -29,11 +29,6 @@ _EMOJI_WORDS = re.compile(
 _HASHTAG = re.compile(r"(?:^|\s{2})\s*[A-Za-z0-9_\u00C0-\uFFFF]+")
 _SPAMTAG = re.compile(r"spotlight|fyp|viral|foryou|trending|explore|snapchat|tiktok|reels", re.I)
 _URL = re.compile(r"https?://|www\.", re.I)
-
-
-def cache_dir() -> Path:
-    """Where reelscore caches derived data (REELSCORE_CACHE or ~/.cache/reelscore)."""
-    return Path(os.environ.get("REELSCORE_CACHE", Path.home() / ".cache" / "reelscore"))
 
 
 class EmbeddingCache:

@@ -24,7 +24,6 @@ from reelscore.common.jsonsafe import json_safe
 
 log = logging.getLogger("reelscore.scoring")
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv", ".ogv"}
 StageCallback = Callable[[str, float], None]
 
 
@@ -516,15 +515,10 @@ class ScoreItem:
 
 def expand_inputs(paths: Iterable[str | Path]) -> list[ScoreItem]:
     """Files as given; directories → their video files (by suffix, sorted, not recursive)."""
-    items: list[ScoreItem] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            kids = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in VIDEO_SUFFIXES)
-            items.extend(ScoreItem(str(q)) for q in kids)
-        else:
-            items.append(ScoreItem(str(p)))  # a missing file is reported by probe as not_found
-    return items
+    from reelscore.media.discover import find_videos
+
+    # a missing file is passed on as given: probe reports it as not_found
+    return [ScoreItem(str(p)) for p in find_videos(paths, recursive=False)]
 
 
 def score_many(items: Iterable[ScoreItem], scorer: Scorer | None = None) -> Iterator[dict]:

@@ -78,6 +78,16 @@ def test_ksvqe_fit_save_load_and_generic_predict(tiny_videos, tmp_path):
     pd.DataFrame({"video_id": [p.stem for p in paths], "path": [str(p) for p in paths]}).to_csv(man, index=False)
     got = predict(out, manifest=man, out=tmp_path / "pred.csv")
     assert list(got.columns) == ["Id", "MOS"] and len(got) == 4
+
+    import json
+
+    from reelscore.models.registry import ModelError
+
+    meta = json.loads((out / "model.json").read_text())
+    meta["label_norm"] = {}
+    (out / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="lacks label_norm.MOS"):
+        load_model(out)
     np.testing.assert_allclose(got["MOS"].to_numpy(), pred[:4], rtol=1e-5, atol=1e-5)
 
 

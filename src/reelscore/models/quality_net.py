@@ -420,8 +420,11 @@ class KSVQEModel(ModelBase):
         self.set_meta(meta)
         self.dist_mean = np.asarray(self.extra["dist_mean"], dtype=np.float64)
         self.dist_std = np.asarray(self.extra["dist_std"], dtype=np.float64)
-        ln = self.label_norm.get(QUALITY_TARGET, {})
-        self.y_mean, self.y_std = float(ln.get("mean", 3.0)), float(ln.get("std", 1.0))
+        ln = self.label_norm.get(QUALITY_TARGET) or {}
+        if "mean" not in ln or "std" not in ln:
+            # a guessed MOS scale would shift every prediction without a word
+            raise ModelError(f"{directory}: model.json lacks label_norm.{QUALITY_TARGET} mean/std")
+        self.y_mean, self.y_std = float(ln["mean"]), float(ln["std"])
         self.net = KSVQENet(self.cfg, int(self.extra["dist_dim"]))
         state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
         missing, unexpected = self.net.load_state_dict(state, strict=False)

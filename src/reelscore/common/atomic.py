@@ -7,7 +7,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -56,7 +59,7 @@ def write_text_atomic(dest: str | os.PathLike, text: str) -> Path:
     return Path(dest)
 
 
-def write_table_atomic(df, dest: str | os.PathLike) -> Path:
+def write_table_atomic(df: pd.DataFrame, dest: str | os.PathLike) -> Path:
     """Write a pandas DataFrame as CSV or Parquet (by suffix) atomically."""
     dest = Path(dest)
     with atomic_path(dest) as tmp:

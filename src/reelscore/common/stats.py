@@ -5,10 +5,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 
-def paired_arrays(pred, truth) -> tuple[np.ndarray, np.ndarray]:
+def paired_arrays(pred: ArrayLike, truth: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Prediction and truth as flat float arrays of one length (ValueError if the lengths differ)."""
     p = np.asarray(pred, dtype=float).ravel()
     t = np.asarray(truth, dtype=float).ravel()
@@ -30,7 +31,7 @@ def is_degenerate(p: np.ndarray, t: np.ndarray, name: str) -> bool:
     return False
 
 
-def srcc(pred, truth) -> float:
+def srcc(pred: ArrayLike, truth: ArrayLike) -> float:
     """Spearman rank correlation (NaN with a warning for constant input or < 3 items)."""
     p, t = paired_arrays(pred, truth)
     if is_degenerate(p, t, "SRCC"):
@@ -38,7 +39,7 @@ def srcc(pred, truth) -> float:
     return float(_st.spearmanr(p, t).statistic)
 
 
-def plcc(pred, truth) -> float:
+def plcc(pred: ArrayLike, truth: ArrayLike) -> float:
     """Pearson linear correlation (NaN with a warning for constant input or < 3 items)."""
     p, t = paired_arrays(pred, truth)
     if is_degenerate(p, t, "PLCC"):
@@ -46,7 +47,7 @@ def plcc(pred, truth) -> float:
     return float(_st.pearsonr(p, t).statistic)
 
 
-def krcc(pred, truth) -> float:
+def krcc(pred: ArrayLike, truth: ArrayLike) -> float:
     """Kendall rank correlation (tau-b)."""
     p, t = paired_arrays(pred, truth)
     if is_degenerate(p, t, "KRCC"):
@@ -54,7 +55,7 @@ def krcc(pred, truth) -> float:
     return float(_st.kendalltau(p, t).statistic)
 
 
-def rmse(pred, truth) -> float:
+def rmse(pred: ArrayLike, truth: ArrayLike) -> float:
     """Root-mean-square error."""
     p, t = paired_arrays(pred, truth)
     if p.size == 0:

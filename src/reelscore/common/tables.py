@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def read_table(path: str | os.PathLike, role: str = "table", error: type[Exception] = ValueError) -> "pd.DataFrame":
+def read_table(path: str | os.PathLike, role: str = "table", error: type[Exception] = ValueError) -> pd.DataFrame:
     """Read CSV/Parquet/Excel with every CSV/Excel cell as text (ids like 007 keep their zeros); `error` names path and reason."""
     import pandas as pd
 

@@ -78,3 +78,17 @@ def test_registry_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="not a model directory"):
         resolve_model_dir(tmp_path / "empty")
+
+
+def test_videos_without_an_extractor_are_not_predicted(capsys):
+    from reelscore.models.light import drop_incomplete
+
+    pooled = pd.DataFrame(
+        {"motion:a": [1.0, np.nan, 3.0], "motion:b": [1.0, np.nan, np.nan], "text:x": [0.1, 0.2, 0.3]},
+        index=pd.Index(["ok", "broken", "one_nan"], name="video_id"),
+    )
+    kept = drop_incomplete(pooled)
+    assert list(kept.index) == ["ok", "one_nan"]  # a single missing value is imputed, a missing extractor is not
+    err = capsys.readouterr().err
+    assert "skipped 1 of 3 videos" in err and "'broken' (no motion)" in err
+    assert drop_incomplete(kept).equals(kept)

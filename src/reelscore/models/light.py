@@ -335,7 +335,30 @@ class LightModel(MatrixModel):
         pooled = store.pooled(list(self.feature_spec) or None)
         if manifest is not None:
             pooled = pooled.loc[pooled.index.intersection(manifest["video_id"].astype(str))]
+        pooled = drop_incomplete(pooled)
         return self.predict(pooled).rename_axis("Id").reset_index()
+
+
+def drop_incomplete(pooled: pd.DataFrame) -> pd.DataFrame:
+    """Leave out (and say so) videos that have no row at all for some extractor, e.g. broken media with text only.
+
+    The outer join of the store gives such videos all-NaN columns; imputing them would score a broken video
+    as an average one, so they are not predicted (they are in the store's error table instead).
+    """
+    import sys
+
+    prefixes = sorted({str(c).split(":", 1)[0] for c in pooled.columns})
+    lacking: dict[str, list[str]] = {}
+    for pre in prefixes:
+        cols = [c for c in pooled.columns if str(c).split(":", 1)[0] == pre]
+        for vid in pooled.index[pooled[cols].isna().all(axis=1)]:
+            lacking.setdefault(str(vid), []).append(pre)
+    if not lacking:
+        return pooled
+    first = ", ".join(f"{v!r} (no {'/'.join(e)})" for v, e in list(lacking.items())[:3])
+    print(f"skipped {len(lacking)} of {len(pooled)} videos that lack an extractor's features "
+          f"(see `reelscore features show`); first: {first}", file=sys.stderr, flush=True)
+    return pooled.drop(index=[v for v in pooled.index if str(v) in lacking])
 
 
 def check_store(store, feature_spec: dict[str, Any]) -> None:

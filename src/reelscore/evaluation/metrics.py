@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import curve_fit
 from scipy.special import expit
 from scipy.stats import rankdata
@@ -48,7 +50,7 @@ def _warn(msg: str) -> None:
     warnings.warn(msg, RuntimeWarning, stacklevel=3)
 
 
-def logistic4(x, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
+def logistic4(x: ArrayLike, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
     """VQEG 4-parameter logistic: (b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2."""
     x = np.asarray(x, dtype=float)
     # expit is the overflow-free form of 1 / (1 + exp(-z)).
@@ -64,7 +66,7 @@ def _logistic4_jac(x, b1: float, b2: float, b3: float, b4: float) -> np.ndarray:
     return np.column_stack([s, 1.0 - s, -ds / a, -ds * z * np.sign(b4) / a])
 
 
-def fit_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.49012e-08) -> np.ndarray | None:
+def fit_logistic4(pred: ArrayLike, truth: ArrayLike, p0: Sequence[float] | None = None, maxfev: int = 20000, tol: float = 1.49012e-08) -> np.ndarray | None:
     """Least-squares fit of `logistic4` mapping predictions onto truth; None (with a warning) if it fails."""
     p, t = paired_arrays(pred, truth)
     if is_degenerate(p, t, "logistic4 fit"):
@@ -91,7 +93,7 @@ def fit_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.4901
     return params
 
 
-def plcc_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.49012e-08) -> float:
+def plcc_logistic4(pred: ArrayLike, truth: ArrayLike, p0: Sequence[float] | None = None, maxfev: int = 20000, tol: float = 1.49012e-08) -> float:
     """PLCC after mapping predictions through the fitted 4-parameter logistic (NaN with a warning if degenerate)."""
     p, t = paired_arrays(pred, truth)
     params = fit_logistic4(p, t, p0=p0, maxfev=maxfev, tol=tol)
@@ -104,7 +106,7 @@ def plcc_logistic4(pred, truth, p0=None, maxfev: int = 20000, tol: float = 1.490
     return fast_plcc(mapped, t)
 
 
-def rmse_top_k(pred, truth, k: float = 10.0) -> float:
+def rmse_top_k(pred: ArrayLike, truth: ArrayLike, k: float = 10.0) -> float:
     """RMSE over the ceil(k% · n) items with the highest true values (ties at the cut kept in input order)."""
     p, t = paired_arrays(pred, truth)
     if not 0 < k <= 100:
@@ -153,7 +155,13 @@ def _check_edges(edges) -> tuple[float, ...]:
     return e
 
 
-def duration_groups(pred, truth, durations, edges=DEFAULT_DURATION_EDGES, _srcc=None) -> list[DurationGroup]:
+def duration_groups(
+    pred: ArrayLike,
+    truth: ArrayLike,
+    durations: ArrayLike,
+    edges: Sequence[float] = DEFAULT_DURATION_EDGES,
+    _srcc: Callable[[np.ndarray, np.ndarray], float] | None = None,
+) -> list[DurationGroup]:
     """SRCC inside each duration bin [lo, hi); empty bins are left out, bins with < 3 items get NaN."""
     p, t = paired_arrays(pred, truth)
     d = np.asarray(durations, dtype=float).ravel()
@@ -175,7 +183,7 @@ def duration_groups(pred, truth, durations, edges=DEFAULT_DURATION_EDGES, _srcc=
     return groups
 
 
-def grouped_srcc(pred, truth, durations, edges=DEFAULT_DURATION_EDGES) -> float:
+def grouped_srcc(pred: ArrayLike, truth: ArrayLike, durations: ArrayLike, edges: Sequence[float] = DEFAULT_DURATION_EDGES) -> float:
     """Unweighted mean of per-duration-group SRCC over the groups where SRCC is defined (NaN if none)."""
     groups = duration_groups(pred, truth, durations, edges)
     vals = [g.srcc for g in groups if math.isfinite(g.srcc)]
@@ -185,7 +193,7 @@ def grouped_srcc(pred, truth, durations, edges=DEFAULT_DURATION_EDGES) -> float:
     return float(np.mean(vals))
 
 
-def pair_accuracy(score1, score2, better) -> float:
+def pair_accuracy(score1: ArrayLike, score2: ArrayLike, better: ArrayLike) -> float:
     """Share of pairs whose predicted order matches `better` (1 or 2); a tie predicts 1, as the NTIRE 2024 script does."""
     s1 = np.asarray(score1, dtype=float).ravel()
     s2 = np.asarray(score2, dtype=float).ravel()
@@ -215,7 +223,7 @@ def fast_plcc(p: np.ndarray, t: np.ndarray) -> float:
     return float(np.clip((pc @ tc) / den, -1.0, 1.0))
 
 
-def rank_codes(x) -> tuple[np.ndarray, int]:
+def rank_codes(x: ArrayLike) -> tuple[np.ndarray, int]:
     """Dense integer codes of `x` (equal values share a code, order preserved) and the number of codes."""
     uniq, codes = np.unique(np.asarray(x, dtype=float), return_inverse=True)
     return codes.ravel(), int(uniq.size)

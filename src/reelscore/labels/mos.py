@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from reelscore.common.jsonsafe import json_safe
+
 REQUIRED = ["rater", "video", "score"]
 
 
@@ -54,7 +56,7 @@ class MosResult:
     def report(self) -> dict:
         """JSON-safe summary of who and what was removed."""
         r = self.raters
-        return {
+        return json_safe({
             "steps": self.steps,
             "config": self.config.__dict__,
             "n_raters": int(len(r)),
@@ -64,16 +66,9 @@ class MosResult:
             "removed_raters": r.loc[r["removed"], "rater"].astype(str).tolist(),
             "n_ratings_removed_ci": int(len(self.removed_ratings)),
             "bad_rows": self.bad_rows.to_dict("records"),
-            "raters": _records(r),
-            "removed_ratings": _records(self.removed_ratings),
-        }
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    out = []
-    for rec in df.to_dict("records"):
-        out.append({k: (None if isinstance(v, float) and not np.isfinite(v) else (v.item() if isinstance(v, np.generic) else v)) for k, v in rec.items()})
-    return out
+            "raters": r.to_dict("records"),
+            "removed_ratings": self.removed_ratings.to_dict("records"),
+        })
 
 
 def clean_ratings(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -98,3 +98,12 @@ def test_mos_cli_writes_csv_and_report(tmp_path):
     assert report["removed_raters"] == ["X"] and report["rejected_bt500"] == ["X"]
     assert (rep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "removed raters: X" in res.output
+
+
+def test_report_is_strict_json_with_unreadable_scores():
+    df = table()
+    df = pd.concat([df, pd.DataFrame([("r0", "v1", np.nan), ("r1", "v2", "abc")], columns=df.columns)], ignore_index=True)
+    rep = compute_mos(df, MosConfig()).report()
+    text = json.dumps(rep, allow_nan=False)
+    bad = json.loads(text)["bad_rows"]
+    assert [(b["rater"], b["video"], b["score"]) for b in bad] == [("r0", "v1", None), ("r1", "v2", "abc")]

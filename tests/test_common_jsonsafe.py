@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reelscore.common.jsonsafe import json_safe
+import pytest
+
+from reelscore.common.jsonsafe import json_default, json_safe
 
 
 def test_numpy_values_become_python_and_nonfinite_none():
@@ -37,3 +39,10 @@ def test_numpy_values_become_python_and_nonfinite_none():
 
 def test_plain_values_pass_through():
     assert json_safe({"s": "x", "n": None, "k": 1, "l": [True, 2.5]}) == {"s": "x", "n": None, "k": 1, "l": [True, 2.5]}
+
+
+def test_json_default_hook_converts_numpy_and_paths_only():
+    text = json.dumps({"a": np.arange(2), "b": np.float32(1.5), "p": Path("m/x")}, default=json_default, sort_keys=True)
+    assert text == '{"a": [0, 1], "b": 1.5, "p": "m/x"}'
+    with pytest.raises(TypeError, match="not JSON serialisable: object"):
+        json.dumps({"o": object()}, default=json_default)

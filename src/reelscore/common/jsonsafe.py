@@ -22,3 +22,12 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, PurePath):
         return str(obj)
     return obj
+
+
+def json_default(obj: Any) -> Any:
+    """`default=` hook for json.dumps: numpy scalars/arrays and paths; NaN is left to json.dumps (files we read back ourselves)."""
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return obj.tolist()
+    if isinstance(obj, PurePath):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

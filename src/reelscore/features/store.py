@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from reelscore.common.jsonsafe import json_default
+
 FORMAT = 1
 ERROR_COLUMNS = ["video_id", "path", "extractor", "code", "message"]
 
@@ -122,7 +124,7 @@ class FeatureStore:
             "token_fields": [out.token_fields],
             "tokens": [None if tokens is None else tokens.ravel().tolist()],
             "token_dim": [0 if tokens is None else int(tokens.shape[1])],
-            "meta": [json.dumps(out.meta, sort_keys=True, default=_json_default)],
+            "meta": [json.dumps(out.meta, sort_keys=True, default=json_default)],
         }
         schema = pa.schema(
             [
@@ -281,11 +283,3 @@ class FeatureStore:
                 }
             )
         return pd.DataFrame(recs)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")

@@ -179,23 +179,12 @@ def read_model_json(model_dir: str | Path) -> dict[str, Any]:
     return meta
 
 
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 def write_model_json(model_dir: str | Path, meta: dict[str, Any]) -> Path:
     """Write model.json (atomically) into `model_dir`."""
     from reelscore.common.atomic import write_text_atomic
+    from reelscore.common.jsonsafe import json_default
 
-    return write_text_atomic(Path(model_dir) / MODEL_JSON, json.dumps(meta, indent=2, default=_json_default) + "\n")
+    return write_text_atomic(Path(model_dir) / MODEL_JSON, json.dumps(meta, indent=2, default=json_default) + "\n")
 
 
 def load_model(model_dir: str | Path):

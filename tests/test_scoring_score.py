@@ -165,3 +165,16 @@ def test_cli_directory_and_csv(good_videos, tmp_path):
     assert sorted(df["video_id"]) == ["portrait_h264", "vp9_webm"] and df["ok"].all()
     assert {"ecr", "nawp", "mos", "top_audio_tags", "unavailable"} <= set(df.columns)
     assert "portrait_h264" in r.stdout
+
+
+def test_csv_keeps_integer_sizes_beside_a_failed_row(tmp_path):
+    from reelscore.commands.scoring import csv_frame
+
+    ok = {"video_id": "a", "path": "a.mp4", "ok": True, "info": {"duration_s": 2.0, "width": 64, "height": 112},
+          "scores": {"mos": {"value": 3.1}}}
+    bad = {"video_id": "b", "path": "b.mp4", "ok": False, "error": {"code": "truncated", "message": "cut short"}}
+    out = tmp_path / "s.csv"
+    csv_frame([bad, ok]).to_csv(out, index=False)
+    lines = out.read_text().splitlines()
+    assert lines[1].startswith("b,b.mp4,False,,,,,,,") and ",truncated,cut short" in lines[1]
+    assert ",2.0,64,112," in lines[2]

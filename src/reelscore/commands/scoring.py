@@ -34,6 +34,14 @@ def _flat_row(res: dict) -> dict:
     }
 
 
+def csv_frame(results: list[dict]):
+    """The `--csv` table: one row per result; width/height stay integers when a failed row leaves them empty."""
+    import pandas as pd
+
+    df = pd.DataFrame([_flat_row(r) for r in results], columns=CSV_COLUMNS)
+    return df.astype({"width": "Int64", "height": "Int64"})
+
+
 def _fmt(v, digits: int) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
@@ -114,11 +122,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
                 dt = time.perf_counter() - t0
                 prog.update(task, advance=1, rate=f"{n / dt:.2f} video/s")
         if csv_out is not None:
-            import pandas as pd
-
             from reelscore.common.atomic import write_table_atomic
 
-            write_table_atomic(pd.DataFrame([_flat_row(r) for r in results], columns=CSV_COLUMNS), csv_out)
+            write_table_atomic(csv_frame(results), csv_out)
         if not json_out:
             for r in results:
                 row = _flat_row(r)

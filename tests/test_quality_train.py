@@ -57,6 +57,16 @@ def test_train_quality_light_cli_and_predict(tmp_path):
                                    "--model", "light", "--extractors", "semantic", "--out", str(tmp_path / "m2")])
     assert bad.exit_code != 0 and "semantic" in bad.output
 
+    # Two sources of two versions: leave-one-source-out would fit on 2 videos; say so, and --no-cv still trains.
+    labels[labels["source"].isin(["s0", "s1"]) & (labels["qp"] < 51)].to_csv(tmp_path / "small.csv", index=False)
+    small = ["train", "quality", "--labels", str(tmp_path / "small.csv"), "--features", str(store), "--model", "light",
+             "--extractors", "technical", "--out", str(tmp_path / "m3")]
+    res = CliRunner().invoke(app, small)
+    assert res.exit_code != 0 and "leaves a fold with only 2 training videos of 4 (2 sources)" in res.output
+    assert "--no-cv" in res.output
+    res = CliRunner().invoke(app, small + ["--no-cv"])
+    assert res.exit_code == 0, res.output
+
 
 def test_quality_labels_keep_text_ids(tmp_path):
     from reelscore.workflows.quality_train import read_quality_labels

@@ -144,6 +144,13 @@ def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str
     metrics: dict[str, Any] = {}
     if cv:
         fold_list = source_folds(lab["source"], split_by, folds=folds)
+        small = min(len(tr) for tr, _ in fold_list)
+        if small < 3:
+            raise TrainQualityError(
+                f"cross-validation ({'by source' if split_by == 'source' else split_by}) leaves a fold with only {small} "
+                f"training videos of {len(ids)} ({lab['source'].nunique()} sources); need at least 3: "
+                "add sources or versions per source, or pass --no-cv"
+            )
         for tr, te in fold_list:
             m = QualityLightModel(cfg).fit_mos(X.iloc[tr], lab["y"].iloc[tr], spec)
             oof.iloc[te] = m.predict_mos(X.iloc[te])

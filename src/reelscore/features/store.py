@@ -21,11 +21,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from reelscore.common.jsonsafe import json_default
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = 1
 ERROR_COLUMNS = ["video_id", "path", "extractor", "code", "message"]
@@ -197,7 +200,7 @@ class FeatureStore:
         dataset = ds.dataset(str(d), format="parquet", ignore_prefixes=[".", "_"])
         return dataset.to_table(columns=columns).to_pandas()
 
-    def index(self):
+    def index(self) -> pd.DataFrame:
         """video_id, path, media_hash, text_hash of every video the store has seen."""
         df = self._read_dir(self.path / "index", ["video_id", "path", "media_hash", "text_hash"])
         return df.sort_values("video_id").reset_index(drop=True)
@@ -210,7 +213,7 @@ class FeatureStore:
         merged = idx[["video_id", keycol]].merge(rows, left_on=keycol, right_on="content_hash", how="inner")
         return spec, merged.sort_values("video_id").reset_index(drop=True)
 
-    def pooled(self, extractors: list[str] | None = None):
+    def pooled(self, extractors: list[str] | None = None) -> pd.DataFrame:
         """Per-video pooled features: index video_id, float columns "<extractor>:<feature>"."""
         import pandas as pd
 
@@ -254,14 +257,14 @@ class FeatureStore:
         _, rows = self._rows(extractor, ["meta"])
         return {str(v): json.loads(m) for v, m in zip(rows["video_id"], rows["meta"])}
 
-    def errors(self):
+    def errors(self) -> pd.DataFrame:
         """Error rows: video_id, path, extractor, code, message."""
         df = self._read_dir(self.path / "errors", ERROR_COLUMNS)
         if df.empty:
             return df.reindex(columns=ERROR_COLUMNS)
         return df.sort_values(["video_id", "extractor"]).reset_index(drop=True)
 
-    def coverage(self):
+    def coverage(self) -> pd.DataFrame:
         """Per extractor: spec, number of videos with rows, number with errors."""
         import pandas as pd
 

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,8 +77,8 @@ def load_fmax(path: str | os.PathLike) -> FMax:
 
 
 def fit_fmax(
-    duration_s,
-    awt_s,
+    duration_s: ArrayLike,
+    awt_s: ArrayLike,
     quantile: float = 0.97,
     bin_s: float = 1.0,
     min_videos_per_bin: int = 5,
@@ -112,7 +113,7 @@ def fit_fmax(
     )
 
 
-def nawp_from_awt(awt_s, duration_s, fmax: FMax) -> np.ndarray:
+def nawp_from_awt(awt_s: ArrayLike, duration_s: ArrayLike, fmax: FMax) -> np.ndarray:
     """NAWP = min(AWT / f_max(d), 1) with f_min = 0 (NaN where AWT is NaN)."""
     awt = np.asarray(awt_s, dtype=float)
     ceiling = fmax(duration_s)

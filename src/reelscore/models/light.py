@@ -8,6 +8,7 @@ the pooled vectors of a FeatureStore (`store.pooled(extractors)`), kinds `ridge`
 
 from __future__ import annotations
 
+import sys
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,6 +256,10 @@ class MatrixModel(ModelBase):
 
     default_learner = "ridge"
 
+    def new_learner(self):
+        """An unfitted learner for one target (subclasses with other inputs override this)."""
+        return make_learner(self.cfg)
+
     def fit_matrix(self, X: np.ndarray, Y: pd.DataFrame, columns: list[str]) -> "MatrixModel":
         """Fit one learner per column of Y, each on the rows where that target is present."""
         self.columns = list(columns)
@@ -264,7 +269,7 @@ class MatrixModel(ModelBase):
             ok = np.isfinite(y)
             if ok.sum() < 3:
                 raise ModelError(f"target {t}: only {int(ok.sum())} labelled rows; need at least 3")
-            self.learners[t] = make_learner(self.cfg).fit(X[ok], y[ok])
+            self.learners[t] = self.new_learner().fit(X[ok], y[ok])
             self.label_norm[t] = {"mean": float(y[ok].mean()), "std": float(y[ok].std()), "n": int(ok.sum())}
             self.clip[t] = [float(y[ok].min()), float(y[ok].max())]
         self.config = dataclasses.asdict(self.cfg)
@@ -300,7 +305,7 @@ class MatrixModel(ModelBase):
         self.columns = list(self.extra.get("columns", []))
         self.clip = dict(self.extra.get("clip", {}))
         for t in self.targets:
-            self.learners[t] = make_learner(self.cfg).load_all(directory, t)
+            self.learners[t] = self.new_learner().load_all(directory, t)
         return self
 
 

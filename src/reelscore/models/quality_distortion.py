@@ -166,11 +166,10 @@ class NaturalnessModel:
         for n in names:
             fn = getattr(data, n, None)
             if fn is None:
-                continue
-            try:
-                img = fn()
-            except Exception:  # an image that needs pooch/network in this skimage version
-                continue
+                raise RuntimeError(
+                    f"scikit-image has no data photo {n!r}: the naturalness model's fit would change silently"
+                )
+            img = fn()  # all seven ship inside scikit-image's wheel; a fetch attempt must fail loudly
             if isinstance(img, tuple):
                 img = img[0]
             if img.ndim == 2:

@@ -18,6 +18,7 @@ Flow per video:
 
 from __future__ import annotations
 
+import sys
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -376,7 +377,7 @@ class KSVQEModel(ModelBase):
             try:
                 s = load_sample(p, self.cfg, train=False)
             except Exception as exc:  # MediaError etc.: one line, the others go on
-                print(f"skipped: {p}: {exc}")
+                print(f"skipped: {p}: {exc}", file=sys.stderr)
                 continue
             out[i] = self.predict_samples([s])[0]
         return out

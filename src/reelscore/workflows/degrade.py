@@ -8,6 +8,7 @@ a bad source or a failed encode is one line in errors.csv and the batch goes on.
 
 from __future__ import annotations
 
+import sys
 import json
 import shutil
 import subprocess
@@ -147,7 +148,7 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
         except Exception as exc:  # MediaError / DegradeError: one line, batch goes on
             line = str(exc) if str(src) in str(exc) else f"{src}: {exc}"
             errors.append({"source": str(src), "name": "", "stage": "source", "message": line})
-            print(f"skipped: {line}")
+            print(f"skipped: {line}", file=sys.stderr)
             continue
         for plan in make_plans(stems[src], stems[src], cfg.per_source, cfg.seed):
             jobs.append((plan, src))
@@ -183,7 +184,7 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
             except Exception as exc:
                 line = str(exc) if str(src) in str(exc) else f"{src}: {plan.name}: {exc}"
                 errors.append({"source": str(src), "name": plan.name, "stage": "process", "message": line})
-                print(f"failed: {line}")
+                print(f"failed: {line}", file=sys.stderr)
                 continue
             with lock:
                 rows.append(row)

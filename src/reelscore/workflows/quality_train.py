@@ -6,6 +6,7 @@ processed version of a test source is ever seen in training.
 
 from __future__ import annotations
 
+import sys
 import json
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def read_quality_labels(path: str | Path, target: str = "mos") -> pd.DataFrame:
     bad = out["y"].isna().sum()
     out = out.dropna(subset=["y"])
     if bad:
-        print(f"{path}: {bad} rows without a numeric {target!r} skipped")
+        print(f"{path}: {bad} rows without a numeric {target!r} skipped", file=sys.stderr)
     if out["video_id"].duplicated().any():
         raise TrainQualityError(f"{path}: duplicate video ids, e.g. {out['video_id'][out['video_id'].duplicated()].iloc[0]!r}")
     return out.set_index("video_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def train_ksvqe(
             eval_s.append(load_sample(path, cfg, train=False))
             keep.append(vid)
         except Exception as exc:  # one clear line; the others go on
-            print(f"skipped: {path}: {exc}")
+            print(f"skipped: {path}: {exc}", file=sys.stderr)
     if len(keep) < 3:
         raise TrainQualityError(f"only {len(keep)} readable labelled videos; need at least 3")
     lab = labels.loc[keep]

@@ -32,7 +32,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         target: Optional[list[str]] = typer.Option(None, "--target", help="ECR | NAWP | engagement_class (repeatable; default: all the labels have)."),
         no_curve: bool = typer.Option(False, "--no-curve", help="Skip the learning-curve PNG."),
     ) -> None:
-        """Train an engagement model (ECR, NAWP) and write a model directory."""
+        """Train an engagement model (ECR, NAWP) and write a model directory.
+
+        \b
+        Examples:
+          reelscore train engagement --model text --labels text_ecr_dev.csv --out models/text --folds 5
+          reelscore train engagement --model ridge --features store/ --labels labels.parquet --out models/ridge
+          reelscore train engagement --model net --features store/ --labels labels.parquet --out models/net
+        """
         from reelscore.models.registry import ModelError
         from reelscore.training.labels import LabelError
         from reelscore.training.train import train_engagement
@@ -57,7 +64,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
         workers: int = typer.Option(1, "--workers", help="Extraction workers when a manifest needs features."),
     ) -> None:
-        """Predict with any model directory (engagement or quality) → CSV ready for `reelscore evaluate`."""
+        """Predict with any model directory (engagement or quality) → CSV ready for `reelscore evaluate`.
+
+        \b
+        Examples:
+          reelscore predict --model default --manifest test.csv --out pred.csv
+          reelscore predict --model models/ridge --features store/ --out pred.csv
+          reelscore predict --model quality_default --manifest processed/manifest.csv --out mos.csv
+        """
         from reelscore.models.registry import ModelError
         from reelscore.training.predict import predict
 

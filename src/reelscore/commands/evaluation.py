@@ -94,7 +94,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         plcc_mapping: str = typer.Option("logistic4", "--plcc-mapping", help="Extra mapped PLCC: logistic4 | none (finals always use raw PLCC)."),
         value_range: Optional[str] = typer.Option(None, "--range", help="Allowed value range LOW,HIGH, or 'none' (default: the protocol's)."),
     ) -> None:
-        """Score predictions against the truth under an official protocol: every metric, its interval, the final score."""
+        """Score predictions against the truth under an official protocol: every metric, its interval, the final score.
+
+        \b
+        Examples:
+          reelscore evaluate --protocol evqa --pred pred.csv --truth truth.csv
+          reelscore evaluate --protocol kvq --pred pred.csv --truth labels.csv --pairs pairs.csv --report report/
+          reelscore evaluate --protocol snapugc --pred pred.csv --truth labels.csv --durations durations.csv --json
+        """
         import json
         import sys
         import warnings

@@ -24,7 +24,13 @@ def degrade_cmd(
     preset: str = typer.Option("veryfast", "--preset", help="x264 preset."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Re-encode and re-label even when outputs exist."),
 ) -> None:
-    """Apply KVQ workflows (transcode; enhance+transcode; enhance+pre-process+transcode) to each source."""
+    """Apply KVQ workflows (transcode; enhance+transcode; enhance+pre-process+transcode) to each source.
+
+    \b
+    Examples:
+      reelscore degrade sources/*.mp4 --out processed/ --per-source 6
+      reelscore degrade clip.mp4 --out processed/ --per-source 2 --label none
+    """
     from reelscore.workflows.degrade import DegradeConfig, DegradeError, degrade
 
     if label not in ("vmaf", "none"):
@@ -55,7 +61,12 @@ def mos_cmd(
     ci_basis: str = typer.Option("mean", "--ci-basis", help="mean: 95% CI of the MOS (as KVQ); range: mean ± 1.96σ."),
     no_ci_removal: bool = typer.Option(False, "--no-ci-removal", help="Keep ratings outside the confidence interval."),
 ) -> None:
-    """Ratings → MOS with rater consistency, ITU-R BT.500 screening and CI outlier removal."""
+    """Ratings → MOS with rater consistency, ITU-R BT.500 screening and CI outlier removal.
+
+    \b
+    Examples:
+      reelscore mos ratings.csv --out mos.csv --report mos_report/
+    """
     from reelscore.common.atomic import write_table_atomic, write_text_atomic
     from reelscore.common.tables import read_table
     from reelscore.labels.mos import MosConfig, compute_mos, plot_report
@@ -105,7 +116,13 @@ def train_quality_cmd(
     no_cv: bool = typer.Option(False, "--no-cv", help="Skip cross-validation; fit on everything."),
     trained_on: Optional[str] = typer.Option(None, "--trained-on", help="Text recorded in model.json: what the labels are."),
 ) -> None:
-    """Train a quality model on processed-set labels; writes a model directory for `reelscore predict`."""
+    """Train a quality model on processed-set labels; writes a model directory for `reelscore predict`.
+
+    \b
+    Examples:
+      reelscore extract processed/manifest.csv --out store/ --extractors technical,semantic,motion
+      reelscore train quality --labels processed/labels.csv --features store/ --out models/quality
+    """
     from reelscore.models.registry import ModelError
     from reelscore.workflows.quality_train import TrainQualityError, train_quality
 
@@ -125,8 +142,18 @@ def train_quality_cmd(
     typer.echo(f"model ({model}) → {out}")
 
 
+def _examples(fn) -> str:
+    """The Examples block of a verb's docstring, appended to its one-line help (help= hides the docstring)."""
+    doc = fn.__doc__ or ""
+    i = doc.find("\b")
+    if i < 0:
+        return ""
+    lines = [ln.strip() for ln in doc[i:].splitlines()]
+    return "\n\n" + "\n".join(("  " + ln) if ln.startswith("reelscore") else ln for ln in lines)
+
+
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
     """Add `degrade`, `mos` and `train quality`."""
-    app.command("degrade", help="KVQ-style processed set from source videos (+ VMAF-proxy labels and rank pairs).")(degrade_cmd)
-    app.command("mos", help="Ratings (rater,video,score) → MOS with BT.500 screening and a report.")(mos_cmd)
-    train_app.command("quality", help="Train a quality model (light or ksvqe) → model directory.")(train_quality_cmd)
+    app.command("degrade", help="KVQ-style processed set from source videos (+ VMAF-proxy labels and rank pairs)." + _examples(degrade_cmd))(degrade_cmd)
+    app.command("mos", help="Ratings (rater,video,score) → MOS with BT.500 screening and a report." + _examples(mos_cmd))(mos_cmd)
+    train_app.command("quality", help="Train a quality model (light or ksvqe) → model directory." + _examples(train_quality_cmd))(train_quality_cmd)

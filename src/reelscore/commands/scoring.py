@@ -63,7 +63,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Per-second quality and first-5-s engagement."),
         top_k: int = typer.Option(5, help="How many audio tags and semantic classes to report."),
     ) -> None:
-        """Score videos: ECR, NAWP, quality MOS, a per-second timeline, audio tags, semantic classes, provenance."""
+        """Score videos: ECR, NAWP, quality MOS, a per-second timeline, audio tags, semantic classes, provenance.
+
+        \b
+        Examples:
+          reelscore score clip.mp4 --title 'My title' --description 'About it'
+          reelscore score videos/ --json > scores.jsonl
+          reelscore score --manifest metadata.csv --videos-dir videos/ --csv scores.csv
+        """
         import json
         import sys
         import time

@@ -27,7 +27,13 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
-        """Serve POST /v1/score, GET /v1/jobs/{id}, GET /v1/health and a web page at /."""
+        """Serve POST /v1/score, GET /v1/jobs/{id}, GET /v1/health and a web page at /.
+
+        \b
+        Examples:
+          reelscore serve --port 8000 --data-dir /var/lib/reelscore --workers 2
+          curl -F file=@clip.mp4 -F title='My title' http://127.0.0.1:8000/v1/score
+        """
         from reelscore.serve.app import ServeSettings, run
 
         if workers < 0:

@@ -235,3 +235,13 @@ def test_cli_labels_and_simulate_views(tmp_path):
     # a fit that cannot be made: exit 1
     r = runner.invoke(app, ["labels", str(tmp_path / "v.parquet"), "--out", str(tmp_path / "x.csv"), "--fmax", "fit"])
     assert r.exit_code == 1 and "cannot fit f_max" in r.stderr
+
+
+def test_csv_with_a_byte_order_mark(tmp_path):
+    # Excel's "CSV UTF-8" starts with a BOM; the header check must not see '\ufeffvideo_id'.
+    p = tmp_path / "excel.csv"
+    p.write_bytes(b"\xef\xbb\xbfvideo_id,watch_time_s,duration_s\na,3,10\na,7,10\nb,6,20\n")
+    df, summary = compute_labels(p, min_views=1)
+    df = df.set_index("video_id").sort_index()
+    assert df.index.tolist() == ["a", "b"] and df.loc["a", "views"] == 2
+    assert df.loc["a", "awt_s"] == pytest.approx(5.0) and df.loc["a", "ecr"] == pytest.approx(0.5)

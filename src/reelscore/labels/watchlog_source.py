@@ -108,7 +108,7 @@ def _read_header(path: Path, delimiter: str) -> list[str] | None:
     import gzip
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:  # Excel writes a BOM
         for row in csv.reader(fh, delimiter=delimiter):
             if any(cell.strip() for cell in row):
                 return [c.strip() for c in row]

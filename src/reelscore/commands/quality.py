@@ -104,6 +104,7 @@ def train_quality_cmd(
     learner: str = typer.Option("ridge", "--learner", help="light: ridge, gbdt, xgb or ensemble."),
     extractors: str = typer.Option("technical,semantic,motion", "--extractors", help="light: pooled extractors to use."),
     columns: Optional[str] = typer.Option(None, "--columns", help="light: regex keeping only matching pooled columns (e.g. '^technical:.*_mean$')."),
+    ridge_alpha: Optional[float] = typer.Option(None, "--ridge-alpha", min=0.0, help="light: fixed ridge penalty (default: picked by leave-one-video-out)."),
     target: str = typer.Option("mos", "--target", help="Label column to learn."),
     split_by: str = typer.Option("source", "--split-by", help="Cross-validation groups: source (leave-one-source-out) or none (5-fold)."),
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="pairs.csv for Rank1/Rank2 (default: beside labels.csv)."),
@@ -132,6 +133,7 @@ def train_quality_cmd(
             extractors=[e.strip() for e in extractors.split(",") if e.strip()], target=target,
             split_by=split_by, pairs=pairs, videos_dir=videos_dir, config=config, preset=preset,
             epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on, folds=folds, columns=columns,
+            ridge_alpha=ridge_alpha,
         )
     except (TrainQualityError, ModelError, FileNotFoundError) as exc:
         _fail(str(exc))

@@ -123,8 +123,12 @@ def _feature_spec(store, extractors: list[str]) -> dict[str, Any]:
     return {e: (have[e].get("version") if isinstance(have[e], dict) else None) for e in extractors}
 
 
-def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True, folds: int | None = None, columns: str | None = None):
-    """Fit the light model with out-of-fold validation; returns (model, oof predictions, metrics)."""
+def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str, split_by: str, pairs, cv: bool = True, folds: int | None = None, columns: str | None = None, ridge_alpha: float | None = None):
+    """Fit the light model with out-of-fold validation; returns (model, oof predictions, metrics).
+
+    ridge_alpha fixes the ridge penalty; None picks it by efficient leave-one-VIDEO-out inside
+    each training fold, which favours fitting a source's own versions over new sources.
+    """
     from reelscore.models.quality_light import QualityLightModel, quality_learner_config
 
     spec = _feature_spec(store, extractors)
@@ -140,7 +144,7 @@ def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str
         raise TrainQualityError(f"only {len(ids)} labelled videos have features in the store; need at least 3")
     lab = labels.loc[ids]
     X = pooled.loc[ids]
-    cfg = quality_learner_config(learner)
+    cfg = quality_learner_config(learner, ridge_alphas=None if ridge_alpha is None else [float(ridge_alpha)])
     oof = pd.Series(np.nan, index=ids, dtype=float)
     metrics: dict[str, Any] = {}
     if cv:
@@ -183,6 +187,7 @@ def train_quality(
     trained_on: str | None = None,
     folds: int | None = None,
     columns: str | None = None,
+    ridge_alpha: float | None = None,
 ) -> dict[str, Any]:
     """Train `model` (light | ksvqe) on `labels`; write the model directory `out`; return a summary."""
     from reelscore.common.atomic import write_table_atomic
@@ -197,7 +202,7 @@ def train_quality(
         from reelscore.features.store import FeatureStore
 
         store = FeatureStore(features)
-        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv, folds, columns)
+        mdl, oof, metrics = train_light(lab, store, extractors, learner, split_by, pair_df, cv, folds, columns, ridge_alpha)
     elif model == "ksvqe":
         from reelscore.workflows.quality_train_net import train_ksvqe
 

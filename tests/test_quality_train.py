@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -66,6 +67,15 @@ def test_train_quality_light_cli_and_predict(tmp_path):
     assert "--no-cv" in res.output
     res = CliRunner().invoke(app, small + ["--no-cv"])
     assert res.exit_code == 0, res.output
+
+    # --ridge-alpha fixes the penalty (the shipped default uses one picked by leave-one-source-out).
+    fixed = tmp_path / "m4"
+    res = CliRunner().invoke(app, ["train", "quality", "--labels", str(tmp_path / "labels.csv"), "--features", str(store),
+                                   "--model", "light", "--extractors", "technical", "--ridge-alpha", "2.5", "--out", str(fixed)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((fixed / "model.json").read_text())["config"]["ridge_alphas"] == [2.5]
+    with np.load(fixed / "MOS.ridge.npz") as z:
+        assert float(z["alpha"][0]) == 2.5
 
 
 def test_quality_labels_keep_text_ids(tmp_path):

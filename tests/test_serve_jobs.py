@@ -112,3 +112,17 @@ def test_concurrent_processes_never_share_a_job(tmp_path):
     assert sorted(flat) == sorted(ids)  # every job once, none twice
     assert store.counts()["done"] == 60
     assert all(store.get(j).completions == 1 for j in ids)
+
+
+def test_results_made_by_a_degraded_worker_are_rescored_on_resubmission(tmp_path):
+    store = JobStore(tmp_path / "q.sqlite3")
+    a, _ = _submit(store, "aa")
+    b, _ = _submit(store, "bb")
+    ra, rb = store.claim("w"), store.claim("w")
+    store.finish(a.id, ra.run_id, {"ok": True, "server_problems": {"quality": "model failed to load"}}, None)
+    store.finish(b.id, rb.run_id, {"ok": True}, None)
+    again_a, created_a = _submit(store, "aa")
+    again_b, _ = _submit(store, "bb")
+    assert not created_a and again_a.id == a.id
+    assert again_a.status == "queued" and again_a.result is None
+    assert again_b.status == "done" and again_b.result == {"ok": True}

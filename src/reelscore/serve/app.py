@@ -318,8 +318,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         """Is the server up, how many workers are ready, how many jobs per status."""
         workers = pool.status() if pool is not None else {"workers": 0, "alive": 0, "ready": 0, "restarts": 0}
         ok = pool is None or workers["ready"] > 0
+        # "degraded": workers run, but some model or extractor failed to load (results would lack those parts)
+        status = "starting" if not ok else ("degraded" if workers.get("problems") else "ok")
         return {
-            "status": "ok" if ok else "starting",
+            "status": status,
             "version": __version__,
             "workers": workers,
             "queue": store.counts(),

@@ -163,10 +163,12 @@ class JobStore:
             if row is not None:
                 job = Job.from_row(row)
                 # A job that failed for a server-side reason is worth another try; a media error is not.
-                if job.status == "failed" and (job.error or {}).get("kind") == "internal":
+                # Nor is a result made while a model or extractor could not load: it is not this file's answer.
+                degraded = job.status == "done" and bool((job.result or {}).get("server_problems"))
+                if degraded or (job.status == "failed" and (job.error or {}).get("kind") == "internal"):
                     con.execute(
                         "UPDATE jobs SET status='queued', stage='queued', progress=0, run_id=NULL, error=NULL,"
-                        " finished_at=NULL WHERE id=?",
+                        " result=NULL, finished_at=NULL WHERE id=?",
                         (job.id,),
                     )
                     self._event(con, job.id, "resubmitted")

@@ -9,6 +9,7 @@ inside it. The pool supervises them: a dead worker's job goes back to the queue
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import multiprocessing as mp
 import os
@@ -18,6 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
+from reelscore.common.atomic import write_text_atomic
 from reelscore.serve.jobs import JobStore
 
 log = logging.getLogger("reelscore.serve")
@@ -81,6 +83,8 @@ def run_job(store: JobStore, scorer, job, data_dir: Path, n_frames: int) -> None
         result = scorer.score(Path(data_dir) / job.file_path, title=job.title, description=job.description,
                               video_id=job.id, on_stage=on_stage)
         result["path"] = job.file_path  # the server's name, relative to the data dir
+        if scorer.problems:  # marks the result as made by a degraded worker: re-submission re-scores it
+            result["server_problems"] = dict(scorer.problems)
     except Exception as exc:  # a bug, not a media problem: keep the worker alive, fail this job
         log.error("job %s: scoring raised\n%s", job.id, traceback.format_exc())
         store.finish(job.id, run_id, None, {"code": "internal", "kind": "internal",
@@ -120,6 +124,9 @@ def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads
 
     scorer = Scorer(ScoreConfig(**(score_config or {})))
     scorer.load()  # models once per worker, before taking any job
+    if scorer.problems:
+        log.error("worker %s: loaded with problems: %s", name, scorer.problems)
+    write_text_atomic(worker_state_path(data_dir, name), json.dumps({"pid": os.getpid(), "problems": scorer.problems}))
     store = JobStore(db_path)
     ready.set()
     while not stop.is_set():
@@ -131,6 +138,11 @@ def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads
         t0 = time.perf_counter()
         run_job(store, scorer, job, Path(data_dir), n_frames)
         log.info("job %s: end in %.2f s", job.id, time.perf_counter() - t0)
+
+
+def worker_state_path(data_dir: str | os.PathLike, name: str) -> Path:
+    """Where a worker records what it could not load (read by /v1/health)."""
+    return Path(data_dir) / "workers" / f"{name}.json"
 
 
 class WorkerPool:
@@ -189,12 +201,24 @@ class WorkerPool:
     def status(self) -> dict:
         """Alive and ready workers."""
         with self._lock:
-            procs = list(self._procs.values())
+            procs_named = list(self._procs.items())
+        procs = [v for _, v in procs_named]
+        problems: dict[str, dict] = {}
+        for name, (p, r) in procs_named:
+            if not (p.is_alive() and r.is_set()):
+                continue
+            try:
+                state = json.loads(worker_state_path(self.data_dir, name).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if state.get("problems"):
+                problems[name] = state["problems"]
         return {
             "workers": self.n,
             "alive": sum(p.is_alive() for p, _ in procs),
             "ready": sum(p.is_alive() and r.is_set() for p, r in procs),
             "restarts": self.restarts,
+            "problems": problems,
         }
 
     def pids(self) -> list[int]:

@@ -107,3 +107,15 @@ def test_report_is_strict_json_with_unreadable_scores():
     text = json.dumps(rep, allow_nan=False)
     bad = json.loads(text)["bad_rows"]
     assert [(b["rater"], b["video"], b["score"]) for b in bad] == [("r0", "v1", None), ("r1", "v2", "abc")]
+
+
+def test_scores_off_the_rating_scale_are_bad_rows():
+    df = pd.concat([table(), pd.DataFrame([["r0", "v1", 9.0], ["r1", "v2", 0.0]], columns=["rater", "video", "score"])])
+    res = compute_mos(df)
+    assert sorted(res.bad_rows["score"].tolist()) == [0.0, 9.0]
+    assert set(res.bad_rows["reason"]) == {"score outside the rating scale (1.0, 5.0)"}
+    # the off-scale rows do not leak into the MOS of v1 (whose kept scores average 2.0)
+    assert res.mos.set_index("video").loc["v1", "mos"] == pytest.approx(2.0, abs=0.3)
+    # with another scale they are ratings like any other
+    wide = compute_mos(df, MosConfig(scale=(0.0, 10.0)))
+    assert len(wide.bad_rows) == 0

@@ -51,6 +51,19 @@ def degrade_cmd(
         typer.echo("note: mos = 1 + 4·VMAF/100 is a full-reference proxy for human MOS, not a subjective score")
 
 
+def _parse_scale(text: str) -> tuple[float, float] | None:
+    """'1,5' → (1.0, 5.0); 'none' → None; anything else is a usage error."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"--scale {text!r}: expected LO,HI such as 1,5, or none") from None
+    if not lo < hi:
+        raise typer.BadParameter(f"--scale {text!r}: LO must be below HI")
+    return lo, hi
+
+
 def mos_cmd(
     ratings: Path = typer.Argument(..., help="Ratings CSV with columns rater,video,score."),
     out: Path = typer.Option(..., "--out", "-o", help="Output MOS CSV (video,mos,std,n,mos_raw,...,ci95_low,ci95_high)."),
@@ -60,6 +73,7 @@ def mos_cmd(
     no_bt500: bool = typer.Option(False, "--no-bt500", help="Skip BT.500 observer screening."),
     ci_basis: str = typer.Option("mean", "--ci-basis", help="mean: 95% CI of the MOS (as KVQ); range: mean ± 1.96σ."),
     no_ci_removal: bool = typer.Option(False, "--no-ci-removal", help="Keep ratings outside the confidence interval."),
+    scale: str = typer.Option("1,5", "--scale", help="Rating scale LO,HI (scores outside are bad rows), or 'none'."),
 ) -> None:
     """Ratings → MOS with rater consistency, ITU-R BT.500 screening and CI outlier removal.
 
@@ -79,7 +93,8 @@ def mos_cmd(
         _fail(str(exc))
     try:
         res = compute_mos(df, MosConfig(min_corr=min_corr, drop_inconsistent=drop_inconsistent, bt500=not no_bt500,
-                                        ci_basis=ci_basis, ci_removal=not no_ci_removal))
+                                        ci_basis=ci_basis, ci_removal=not no_ci_removal,
+                                        scale=_parse_scale(scale)))
     except ValueError as exc:
         _fail(f"{ratings}: {exc}")
     write_table_atomic(res.mos, out)

@@ -40,6 +40,7 @@ class MosConfig:
     ci_removal: bool = True
     ci_basis: str = "mean"  # mean | range
     z: float = 1.96
+    scale: tuple[float, float] | None = (1.0, 5.0)  # the rating scale; scores outside it are bad rows
 
 
 @dataclass
@@ -71,8 +72,10 @@ class MosResult:
         })
 
 
-def clean_ratings(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep valid (rater, video, score) rows; return (ratings, bad rows with reasons)."""
+def clean_ratings(
+    df: pd.DataFrame, scale: tuple[float, float] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep valid (rater, video, score) rows, scores within `scale`; return (ratings, bad rows with reasons)."""
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ValueError(f"ratings: missing column(s) {missing}; expected rater,video,score")
@@ -80,9 +83,18 @@ def clean_ratings(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     d["rater"] = d["rater"].astype(str).str.strip()
     d["video"] = d["video"].astype(str).str.strip()
     score = pd.to_numeric(d["score"], errors="coerce")
-    bad_mask = score.isna() | ~np.isfinite(score.fillna(0)) | d["rater"].isin(["", "nan"]) | d["video"].isin(["", "nan"])
+    not_number = score.isna() | ~np.isfinite(score.fillna(0))
+    no_id = d["rater"].isin(["", "nan"]) | d["video"].isin(["", "nan"])
+    off_scale = pd.Series(False, index=d.index)
+    if scale is not None:
+        off_scale = ~not_number & ((score < scale[0]) | (score > scale[1]))
+    bad_mask = not_number | no_id | off_scale
     bad = df.loc[bad_mask, REQUIRED].copy()
-    bad["reason"] = np.where(score[bad_mask].isna(), "score is not a number", "empty rater or video")
+    bad["reason"] = np.select(
+        [not_number[bad_mask], no_id[bad_mask]],
+        ["score is not a number", "empty rater or video"],
+        default=f"score outside the rating scale {scale}",
+    )
     d = d.loc[~bad_mask].assign(score=score[~bad_mask].astype(float))
     d = d.groupby(["rater", "video"], as_index=False)["score"].mean()
     return d, bad.reset_index(drop=True)
@@ -147,7 +159,7 @@ def compute_mos(ratings_df: pd.DataFrame, cfg: MosConfig | None = None) -> MosRe
     if cfg.ci_basis not in {"mean", "range"}:
         raise ValueError(f"ci_basis {cfg.ci_basis!r}: expected mean or range")
     steps = []
-    ratings, bad = clean_ratings(ratings_df)
+    ratings, bad = clean_ratings(ratings_df, cfg.scale)
     if ratings.empty:
         raise ValueError("ratings: no valid rows")
     steps.append(f"1. validated rows: {len(ratings)} ratings kept, {len(bad)} bad rows dropped")

@@ -17,7 +17,8 @@ def text_table(path: Path) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     order = sorted(d["results"].items(), key=lambda kv: (kv[1]["dataset"] != "ecr", -kv[1]["final_mean"]))
     for name, r in order:
-        feats = "+".join(x for x, on in (("MiniLM", r["embeddings"]), ("hand-made", r["handmade"])) if on)
+        tfidf = r["learner"] == "tfidf" or "tfidf" in r["learner"].split("+")[-1]
+        feats = "+".join(x for x, on in (("MiniLM", r["embeddings"]), ("hand-made", r["handmade"]), ("TF-IDF", tfidf)) if on)
         ds = "text_ecr_dev → ECR" if r["dataset"] == "ecr" else "captions_dev → engagement_class"
         lines.append(
             f"| `{name}` | {ds} | {', '.join(r['fields'])} | {feats} | {r['learner']} | {r['srcc_mean']:.4f} ± {r['srcc_std']:.4f} | "

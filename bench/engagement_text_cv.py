@@ -43,6 +43,10 @@ CONFIGS = {
     "ecr_tdj_gbdt": ("ecr", "ECR", ["title", "description", "title_description"], True, True, "gbdt"),
     "ecr_tdj_xgb": ("ecr", "ECR", ["title", "description", "title_description"], True, True, "xgb"),
     "ecr_tdj_ens3": ("ecr", "ECR", ["title", "description", "title_description"], True, True, "ens:ecr_tdj_ridge+ecr_tdj_gbdt+ecr_tdj_xgb"),
+    # TF-IDF ridge (word 1-2-grams + char_wb 2-5-grams) on "title | description"; alpha by inner 3-fold CV
+    "ecr_j_tfidf": ("ecr", "ECR", ["title", "description"], False, False, "tfidf"),
+    "ecr_tdj_ens3_tfidf": ("ecr", "ECR", ["title", "description", "title_description"], True, True,
+                           "ens:ecr_tdj_ridge+ecr_tdj_gbdt+ecr_tdj_xgb+ecr_j_tfidf"),
     "ecr_t_ridge": ("ecr", "ECR", ["title"], True, True, "ridge"),
     "ecr_d_ridge": ("ecr", "ECR", ["description"], True, True, "ridge"),
     "cap_ridge": ("cap", "engagement_class", ["caption"], True, True, "ridge"),
@@ -88,7 +92,20 @@ def main() -> None:
                 v = np.array([f[k] for f in per_fold])
                 res[f"{k}_mean"], res[f"{k}_std"] = float(v.mean()), float(v.std(ddof=1))
             cfg = LearnerConfig(learner="ensemble", ensemble=[results[m]["learner"] for m in members], seed=args.seed)
-            dim = results[members[0]]["dim"]
+            dim = results[members[0]]["dim"]  # of the dense members; a TF-IDF member adds its own sparse columns
+        elif learner == "tfidf":
+            from reelscore.models.text_tfidf import TfidfConfig, TfidfRidge, join_fields
+
+            texts = join_fields([data[ds][f].tolist() for f in fields])
+            dim = None
+            cfg = TfidfConfig()
+
+            def fit_predict(tr, te):
+                return TfidfRidge(cfg, seed=args.seed).fit(texts[tr], y[tr]).predict(texts[te])
+
+            res, oof = kfold_cv(fit_predict, len(y), y, args.folds, args.seed)
+            oof_dir.mkdir(parents=True, exist_ok=True)
+            np.save(oof_dir / f"{name}.npy", oof)
         else:
             key = (ds, tuple(fields), emb, hm)
             if key not in feats:

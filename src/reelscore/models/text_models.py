@@ -1,5 +1,6 @@
 """Text-only engagement models: MiniLM embeddings of title / description / caption plus hand-made
-text features, into a light learner (ridge, LightGBM, XGBoost or their average).
+text features, into a light learner (ridge, LightGBM, XGBoost or their average), optionally
+averaged with a sparse TF-IDF ridge over the raw text (config `tfidf:`).
 
 These predict from text alone, so a manifest with only `Id,Title,Description` is enough.
 """
@@ -14,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reelscore.models.light import LearnerConfig, MatrixModel, learner_config
+from reelscore.models.light import EnsembleLearner, LearnerConfig, MatrixModel, learner_config, make_learner
 from reelscore.models.registry import ModelError, read_model_json, register_kind
 from reelscore.models.text_features import DERIVED_FIELDS, TEXT_FIELDS, text_matrix
+from reelscore.models.text_tfidf import TfidfConfig, TfidfRidge, join_fields
 
 
 @dataclass
@@ -27,6 +29,62 @@ class TextModelConfig:
     embeddings: bool = True
     handmade: bool = True
     learner: dict[str, Any] = field(default_factory=lambda: {"learner": "ridge"})
+    # None: off; a mapping (may be empty, see TfidfConfig): a TF-IDF ridge over the raw fields joined
+    # joins the average as one more member
+    tfidf: dict[str, Any] | None = None
+
+
+class TextRows:
+    """Dense text features and the joined raw text of the same rows; indexes like an array."""
+
+    def __init__(self, X: np.ndarray, texts: np.ndarray) -> None:
+        self.X = X
+        self.texts = texts
+
+    def __getitem__(self, idx) -> "TextRows":
+        return TextRows(self.X[idx], self.texts[idx])
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+class TextLearner:
+    """The dense learner (one or an average of several) plus, optionally, the TF-IDF ridge as one more equal member."""
+
+    def __init__(self, cfg: LearnerConfig, tfidf: TfidfConfig | None) -> None:
+        self.dense: EnsembleLearner = make_learner(cfg)
+        self.tfidf = TfidfRidge(tfidf, seed=cfg.seed) if tfidf is not None else None
+
+    def fit(self, rows: TextRows, y: np.ndarray) -> "TextLearner":
+        """Fit every member on the same rows."""
+        self.dense.fit(rows.X, y)
+        if self.tfidf is not None:
+            self.tfidf.fit(rows.texts, y)
+        return self
+
+    def predict(self, rows: TextRows) -> np.ndarray:
+        """Plain average over all members (dense members and the TF-IDF ridge weigh the same)."""
+        p = self.dense.predict(rows.X)
+        if self.tfidf is None:
+            return p
+        k = len(self.dense.members)
+        return (k * p + self.tfidf.predict(rows.texts)) / (k + 1)
+
+    def save_all(self, directory: Path, stem: str) -> list[str]:
+        """Write each member as <stem>.<suffix>; return the file names."""
+        names = self.dense.save_all(directory, stem)
+        if self.tfidf is not None:
+            name = f"{stem}.{self.tfidf.suffix}"
+            self.tfidf.save(directory / name)
+            names.append(name)
+        return names
+
+    def load_all(self, directory: Path, stem: str) -> "TextLearner":
+        """Read members written by save_all()."""
+        self.dense.load_all(directory, stem)
+        if self.tfidf is not None:
+            self.tfidf.load(directory / f"{stem}.{self.tfidf.suffix}")
+        return self
 
 
 class TextModel(MatrixModel):
@@ -44,6 +102,15 @@ class TextModel(MatrixModel):
         if bad or not self.text_cfg.fields:
             raise ValueError(f"text model fields must be among {known}; got {self.text_cfg.fields}")
         super().__init__(learner_config(self.text_cfg.learner))
+        from reelscore.common.config import config_from_dict
+
+        self.tfidf_cfg = None if self.text_cfg.tfidf is None else config_from_dict(TfidfConfig, self.text_cfg.tfidf)
+        if self.tfidf_cfg is not None:  # model.json then records every TF-IDF setting, defaults included
+            self.text_cfg.tfidf = dataclasses.asdict(self.tfidf_cfg)
+
+    def new_learner(self) -> TextLearner:
+        """An unfitted learner for one target (dense members + optional TF-IDF ridge)."""
+        return TextLearner(self.cfg, self.tfidf_cfg)
 
     def raw_fields(self) -> list[str]:
         """The input text columns the model reads (derived fields expanded)."""
@@ -54,9 +121,12 @@ class TextModel(MatrixModel):
                     out.append(r)
         return out
 
-    def features(self, texts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """Feature matrix of a frame with lower-case text columns (title, description, caption)."""
-        return text_matrix(texts, self.text_cfg.fields, self.text_cfg.embeddings, self.text_cfg.handmade)
+    def features(self, texts: pd.DataFrame) -> tuple[TextRows, list[str]]:
+        """Dense features (+ joined raw text) of a frame with lower-case text columns (title, description, caption)."""
+        X, cols = text_matrix(texts, self.text_cfg.fields, self.text_cfg.embeddings, self.text_cfg.handmade)
+        empty = [None] * len(texts)
+        joined = join_fields([texts[f].tolist() if f in texts.columns else empty for f in self.raw_fields()])
+        return TextRows(X, joined), cols
 
     def fit(self, texts: pd.DataFrame, labels: pd.DataFrame) -> "TextModel":
         """Fit on text columns and a labels frame (same row order, one column per target)."""
@@ -106,10 +176,8 @@ class TextModel(MatrixModel):
         self.set_meta(meta)
         self.columns = list(self.extra.get("columns", []))
         self.clip = dict(self.extra.get("clip", {}))
-        from reelscore.models.light import make_learner
-
         for t in self.targets:
-            self.learners[t] = make_learner(self.cfg).load_all(directory, t)
+            self.learners[t] = self.new_learner().load_all(directory, t)
         return self
 
 

@@ -174,7 +174,8 @@ def train_engagement(
         _log(f"text features: {', '.join(tcfg.fields)} ({len(Y)} rows; MiniLM embeddings cached under ~/.cache/reelscore)")
         X, cols = m.features(texts.reset_index(drop=True))
         spec = {"minilm": "all-MiniLM-L6-v2"} if tcfg.embeddings else {}
-        inputs = {"fields": tcfg.fields, "embeddings": tcfg.embeddings, "handmade": tcfg.handmade}
+        inputs = {"fields": tcfg.fields, "embeddings": tcfg.embeddings, "handmade": tcfg.handmade,
+                  "tfidf": tcfg.tfidf is not None}
     elif model in ("ridge", "gbdt"):
         from reelscore.models.light import GBDTModel, RidgeModel, check_store, learner_config
 
@@ -199,11 +200,9 @@ def train_engagement(
     else:
         raise ValueError(f"unknown --model {model!r}; choose net, gbdt, ridge or text")
 
-    from reelscore.models.light import make_learner
-
     out.parent.mkdir(parents=True, exist_ok=True)
     curve_tmp = out.parent / f".{out.name}.learning_curve.png" if curve else None
-    val = evaluate_matrix(X, Y, lambda: make_learner(m.cfg), val_split, folds, seed, curve_tmp, f"{model} learning curve")
+    val = evaluate_matrix(X, Y, m.new_learner, val_split, folds, seed, curve_tmp, f"{model} learning curve")
     _log(f"refitting on all {int(Y.notna().any(axis=1).sum())} labelled rows")
     m.fit_matrix(X, Y.reset_index(drop=True), cols)
     m.feature_spec = spec

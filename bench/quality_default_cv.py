@@ -32,10 +32,13 @@ MEANS_STDS = r"^technical:.*_(?:mean|std)$"
 
 
 def candidates() -> dict[str, tuple[str, dict]]:
-    """name → (column regex, learner overrides)."""
+    """name → (column regex, learner overrides; clip_inputs=False drops the model's input clipping to the training range)."""
     return {
-        "ridge, technical means, alpha by LOO (current recipe)": (MEANS, {"learner": "ridge"}),
-        "ridge, technical means, alpha=1": (MEANS, {"learner": "ridge", "ridge_alphas": [1.0]}),
+        "ridge, technical means, alpha by LOO, inputs not clipped (old default's recipe)": (MEANS, {"learner": "ridge", "clip_inputs": False}),
+        "ridge, technical means, alpha=1, inputs not clipped": (MEANS, {"learner": "ridge", "ridge_alphas": [1.0], "clip_inputs": False}),
+        "ridge, technical means, alpha by LOO": (MEANS, {"learner": "ridge"}),
+        "ridge, technical means, alpha=1 [new default]": (MEANS, {"learner": "ridge", "ridge_alphas": [1.0]}),
+        "ridge, technical means, alpha=3": (MEANS, {"learner": "ridge", "ridge_alphas": [3.0]}),
         "ridge, technical means, alpha=10": (MEANS, {"learner": "ridge", "ridge_alphas": [10.0]}),
         "ridge, technical means, alpha=100": (MEANS, {"learner": "ridge", "ridge_alphas": [100.0]}),
         "ridge, technical means+stds, alpha by LOO": (MEANS_STDS, {"learner": "ridge"}),
@@ -69,13 +72,17 @@ def oof_predict(X: pd.DataFrame, lab: pd.DataFrame, overrides: dict, train_mask:
     """Leave-one-source-out predictions for the videos of `test_sources`, training on rows in train_mask minus that source."""
     from reelscore.models.quality_light import QualityLightModel, quality_learner_config
 
-    cfg = quality_learner_config(**overrides)
+    over = dict(overrides)
+    clip_inputs = over.pop("clip_inputs", True)
+    cfg = quality_learner_config(**over)
     out = pd.Series(np.nan, index=lab.index, dtype=float)
     src = lab["source"].to_numpy()
     for s in test_sources:
         tr = train_mask & (src != s)
         te = src == s
         m = QualityLightModel(cfg).fit_mos(X[tr], lab["y"][tr])
+        if not clip_inputs:
+            m.extra.pop("feature_range", None)
         out[te] = m.predict_mos(X[te])
     return out
 
@@ -162,7 +169,11 @@ def main() -> None:
         lp = FeatureStore(args.ladder_store).pooled(["technical"]).sort_index()
         for name, (cols, over) in candidates().items():
             X = pooled.loc[lab.index[is_focus], pooled.columns[pooled.columns.str.contains(cols, regex=True)]]
+            over = dict(over)
+            clip_inputs = over.pop("clip_inputs", True)
             m = QualityLightModel(quality_learner_config(**over)).fit_mos(X, lab["y"][is_focus])  # fitted on the focus sets
+            if not clip_inputs:
+                m.extra.pop("feature_range", None)
             ladder[name] = dict(zip(lp.index, np.round(m.predict_mos(lp), 3).tolist()))
         if args.shipped is not None:
             ladder["shipped"] = dict(zip(lp.index, np.round(QualityLightModel.load(args.shipped).predict_mos(lp), 3).tolist()))

@@ -71,7 +71,7 @@ def main() -> None:
     timing["baselines"] = time.perf_counter() - t0
 
     for name, ex, learner, cols in [
-        ("light ridge: technical per-frame means only (21 columns) [shipped default]", ["technical"], "ridge", r"^technical:.*_mean$"),
+        ("light ridge: technical per-frame means only (21 columns) [old default; the new one is in bench/quality_default_cv.py]", ["technical"], "ridge", r"^technical:.*_mean$"),
         ("light ensemble (ridge+gbdt): technical per-frame means", ["technical"], "ensemble", r"^technical:.*_mean$"),
         ("light ridge: technical+motion, means only", ["technical", "motion"], "ridge", r"^technical:.*_mean$|^motion:"),
         ("light ridge: technical (means and stds)", ["technical"], "ridge", None),

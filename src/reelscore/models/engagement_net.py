@@ -79,8 +79,6 @@ def resolve_inputs(store, cfg: EngagementNetConfig) -> EngagementNetConfig:
             raise ModelError(
                 f"feature store {store.path} lacks extractor {n!r} that the model needs (run `reelscore extract --extractors {n}`)"
             )
-    if cfg.text_extractor and cfg.text_extractor in have and not have[cfg.text_extractor].get("token_fields", True):
-        pass
     return cfg
 
 

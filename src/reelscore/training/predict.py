@@ -12,14 +12,10 @@ from reelscore.models.text_features import cache_dir, normalise_text_columns
 
 
 def read_manifest_any(path: str | Path, videos_dir: str | Path | None = None) -> pd.DataFrame:
-    """The features area's manifest reader; a text-only reader when that area is not installed."""
-    try:
-        from reelscore.features.manifest import read_manifest
-    except ImportError:
-        read_manifest = None
-    if read_manifest is not None:
-        return read_manifest(path, videos_dir=videos_dir)
-    return read_text_manifest(path)
+    """The features area's manifest reader (video paths optional, SnapUGC layout accepted)."""
+    from reelscore.features.manifest import read_manifest
+
+    return read_manifest(path, videos_dir=videos_dir)
 
 
 def read_text_manifest(path: str | Path) -> pd.DataFrame:

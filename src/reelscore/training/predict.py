@@ -20,16 +20,10 @@ def read_manifest_any(path: str | Path, videos_dir: str | Path | None = None) ->
 
 def read_text_manifest(path: str | Path) -> pd.DataFrame:
     """A manifest with an id column and text columns (Id,Title,Description[,Caption]) → video_id,path,title,description,caption."""
+    from reelscore.common.tables import read_table
+
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: manifest not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{path}: manifest is not UTF-8 text (invalid byte 0x{exc.object[exc.start]:02x})") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise ModelError(f"{path}: manifest is not a readable CSV ({str(exc).strip()})") from None
-    df = normalise_text_columns(raw)
+    df = normalise_text_columns(read_table(path, role="manifest", error=ModelError))
     if "video_id" not in df.columns:
         raise ModelError(f"{path}: manifest has no id column (`Id` or `video_id`)")
     df["video_id"] = df["video_id"].astype(str).str.strip()

@@ -38,17 +38,6 @@ def report_label_gaps(Y: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     return Y
 
 
-def _read_yaml(path: str | Path | None) -> dict:
-    import yaml
-
-    if path is None:
-        return {}
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: config must be a YAML mapping")
-    return data
-
-
 def _texts_for(labels: pd.DataFrame, texts: pd.DataFrame, manifest: str | Path | None) -> pd.DataFrame:
     if manifest is not None:
         from reelscore.training.predict import read_manifest_any
@@ -149,7 +138,9 @@ def train_engagement(
         raise ValueError("--folds must be at least 2")
     Y, texts = load_labels(labels, targets)
     Y = report_label_gaps(Y, labels)
-    cfg = _read_yaml(config)
+    from reelscore.common.config import read_yaml_mapping
+
+    cfg = read_yaml_mapping(config)
     out = Path(out)
     if model == "net":
         from reelscore.training.trainer import train_net

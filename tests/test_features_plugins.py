@@ -31,7 +31,8 @@ def test_plugins_without_weights_name_the_option(name, option, tmp_path):
 
 
 def test_clip_loads_an_openai_layout_state_dict(tmp_path):
-    from reelscore.features.plugins import CLIP_MEAN, CLIP_STD, _resize_crop, clip_visual_module
+    from reelscore.features.clip_vit import CLIP_MEAN, CLIP_STD, clip_visual_module
+    from reelscore.features.plugin_common import resize_crop as _resize_crop
 
     torch.manual_seed(0)
     ref = clip_visual_module(width=64, layers=2, patch=8, grid=4, out_dim=24)
@@ -56,7 +57,7 @@ def test_clip_loads_an_openai_layout_state_dict(tmp_path):
 
 
 def test_r3d18_has_torchvision_layout_and_loads(tmp_path):
-    from reelscore.features.plugins import build_r3d18
+    from reelscore.features.r3d18 import build_r3d18
 
     full = build_r3d18(400)
     assert sum(p.numel() for p in full.parameters()) == 33_371_472  # torchvision r3d_18's parameter count
@@ -96,7 +97,7 @@ def test_dover_runs_a_torchscript_export(tmp_path):
     ext.plan = inp.plan
     out = ext.extract(inp)
     assert out.clips.shape == (1, 2) and out.pooled.shape == (2,)
-    from reelscore.features.plugins import fragments_view
+    from reelscore.features.dover import fragments_view
 
     frag = fragments_view(inp.frames[:2])
     assert frag.shape == (2, 224, 224, 3)

@@ -37,6 +37,8 @@ class ScoreConfig:
     top_k: int = 5
     timeline: bool = True
     first_seconds: int = 5  # ECR is about the first 5 s of a view
+    threads: int = 2  # decoder / torch threads of this scorer (a worker of `--workers N` gets cores // N)
+    extractor_options: dict = dataclasses.field(default_factory=dict)  # e.g. {"clip": {"checkpoint": DIR}}
 
 
 def _na(reason: str) -> dict[str, Any]:
@@ -44,16 +46,28 @@ def _na(reason: str) -> dict[str, Any]:
 
 
 class Scorer:
-    """The default extractors and models, loaded once; `score()` per video."""
+    """The default extractors and models, loaded once; `score()` per video (analysis → predictors → result)."""
 
     def __init__(self, config: ScoreConfig | None = None):
         self.config = config or ScoreConfig()
         self._loaded = False
         self.problems: dict[str, str] = {}  # part -> why it cannot run in this install
-        self.models: dict[str, Any] = {}  # task -> loaded model
+        self.predictors: dict[str, Any] = {}  # task -> Predictor
         self.model_info: dict[str, dict] = {}  # task -> provenance of the model
-        self.extractors: dict[str, Any] = {}  # name -> set-up extractor, in dependency order
+        self.analyzer = None
         self.plan = None
+
+    @property
+    def extractors(self) -> dict[str, Any]:
+        """Set-up extractors by name, in dependency order."""
+        if self.analyzer is None:
+            return {}
+        return {n: e for n, e in self.analyzer.extractors.items() if n not in self.analyzer.setup_errors}
+
+    @property
+    def models(self) -> dict[str, Any]:
+        """task -> the loaded model object."""
+        return {t: p.model for t, p in self.predictors.items()}
 
     # ---- loading --------------------------------------------------------------
     def load(self) -> "Scorer":
@@ -72,79 +86,56 @@ class Scorer:
 
     def _load_model(self, task: str, spec: str) -> None:
         try:
-            from reelscore.models.registry import load_model, read_model_json, resolve_model_dir
+            from reelscore.models.predictor import Predictor
 
-            path = resolve_model_dir(spec)
-            meta = read_model_json(path)
-            if meta.get("task") != task:
-                raise ValueError(f"{spec!r} is a {meta.get('task')} model, not a {task} model")
-            model = load_model(path)
+            pred = Predictor.load(spec, task=task)
+            pred.warm_up()  # MiniLM now, not inside the first video's timing
         except Exception as exc:  # a missing or unloadable model is a reported gap, not a crash
             self.problems[task] = f"{task} model {spec!r} unavailable: {exc}"
             return
-        if meta.get("kind") == "text" and (meta.get("config", {}).get("text", {}) or {}).get("embeddings", True):
-            try:  # load MiniLM now, not inside the first video's timing
-                from reelscore.features.minilm import load_minilm
-
-                load_minilm()
-            except Exception as exc:
-                self.problems[task] = f"{task} model {spec!r} needs all-MiniLM-L6-v2: {exc}"
-                return
-        self.models[task] = model
-        self.model_info[task] = json_safe({
-            "model": spec,
-            "dir": str(path),
-            "kind": meta.get("kind"),
-            "targets": meta.get("targets"),
-            "feature_spec": meta.get("feature_spec") or {},
-            "val_metrics": meta.get("val_metrics"),
-        })
-
-    def _uses_pooled(self, task: str) -> bool:
-        """A model that predicts from one row of pooled store features (ridge / gbdt / light kinds)."""
-        m = self.models.get(task)
-        return m is not None and hasattr(m, "columns") and self.model_info[task]["kind"] != "text"
+        if not pred.in_memory:
+            self.problems[task] = (f"{task} model kind {pred.kind!r} needs per-clip store features; "
+                                   "`reelscore score` runs text, pooled-feature and fused models (use `reelscore predict`)")
+            return
+        self.predictors[task] = pred
+        self.model_info[task] = pred.info()
 
     def _load_extractors(self) -> None:
         try:
+            from reelscore.features.analysis import Analyzer
             from reelscore.features.base import FramePlan
-            from reelscore.features.registry import get_extractor, resolve_order
         except ImportError as exc:
             self.problems["features"] = f"reelscore.features is not available: {exc}"
             return
         # The pipeline's default grid, so features match the ones the models were trained on.
         self.plan = FramePlan()
         wanted = {"semantic", "audio"}  # classes and tags for the report
-        for task in ("engagement", "quality"):
-            if self._uses_pooled(task):
-                wanted |= set(self.model_info[task]["feature_spec"])
+        for pred in self.predictors.values():
+            wanted |= set(pred.extractors)
+        options = {n: o for n, o in (self.config.extractor_options or {}).items() if n in wanted}
         try:
-            order = resolve_order(sorted(wanted))
+            self.analyzer = Analyzer.from_names(sorted(wanted), plan=self.plan, options=options,
+                                                device=self.config.device, threads=self.config.threads)
         except Exception as exc:
-            self.problems["features"] = f"cannot order extractors {sorted(wanted)}: {exc}"
+            self.problems["features"] = f"cannot set up extractors {sorted(wanted)}: {exc}"
             return
-        for name in order:
-            try:
-                ext = get_extractor(name)
-                ext.plan = self.plan
-                ext.setup(self.config.device)
-            except Exception as exc:
-                self.problems[f"extractor:{name}"] = f"extractor {name!r} unavailable: {type(exc).__name__}: {exc}"
-                continue
-            self.extractors[name] = ext
-        for task in ("engagement", "quality"):
-            if not self._uses_pooled(task):
-                continue
-            for name, version in self.model_info[task]["feature_spec"].items():
+        for n, why in self.analyzer.setup().items():
+            self.problems[f"extractor:{n}"] = why
+        for task, pred in list(self.predictors.items()):
+            optional = set(getattr(pred.model, "optional_extractors", lambda: ())())
+            for name, version in pred.extractors.items():
                 ext = self.extractors.get(name)
                 if ext is None:
+                    if name in optional:
+                        continue  # a fused model answers with the members that have inputs
                     why = self.problems.get(f"extractor:{name}", f"extractor {name!r} is not available")
                     self.problems[task] = f"the {task} model needs {why}"
                 elif version is not None and str(version) != str(ext.version):
                     self.problems[task] = (f"the {task} model was trained on {name} features version {version}, "
                                            f"this install extracts version {ext.version}")
             if task in self.problems:
-                self.models.pop(task, None)
+                self.predictors.pop(task)
+                self.model_info.pop(task, None)
 
     def parts(self) -> dict[str, Any]:
         """What this scorer can produce, and why not where it cannot."""
@@ -184,7 +175,9 @@ class Scorer:
             timing["probe"] = time.perf_counter() - t0
             stage("decoding", 0.05)
             t1 = time.perf_counter()
-            inputs = self._decode(path, info, out["video_id"], texts)
+            inputs = None
+            if self.analyzer is not None:
+                inputs = self.analyzer.decode(str(path), out["video_id"], texts, info=info)
             timing["decode"] = time.perf_counter() - t1
         except MediaError as exc:
             out["error"] = {"code": exc.code, **exc.to_dict()}
@@ -195,15 +188,21 @@ class Scorer:
 
         unavailable: dict[str, str] = {}
         t1 = time.perf_counter()
-        feats, feat_errors = self._extract(inputs, list(self.extractors), stage, 0.15, 0.45)
+        if inputs is None:
+            feats, feat_errors = {}, {n: self.problems.get("features", "no extractors") for n in ("semantic", "audio")}
+        else:
+            feats, feat_errors = self.analyzer.run(
+                inputs, list(self.extractors),
+                on_stage=lambda n, i, k: stage(f"features: {n}", 0.15 + 0.3 * i / max(1, k)))
         timing["features"] = time.perf_counter() - t1
         for name, why in feat_errors.items():
             unavailable[f"features.{name}"] = why
 
         stage("models", 0.6)
         t1 = time.perf_counter()
-        scores = self._engagement(texts, feats, feat_errors, unavailable)
-        scores["mos"] = self._quality(feats, feat_errors, unavailable)
+        rows = self._rows([feats], [feat_errors], ["video"], texts=[texts])
+        scores = self._engagement(rows, unavailable)
+        scores["mos"] = self._quality(rows, unavailable)
         timing["models"] = time.perf_counter() - t1
 
         t1 = time.perf_counter()
@@ -225,190 +224,119 @@ class Scorer:
         return json_safe(out)
 
     # ---- steps --------------------------------------------------------------------
-    def _decode(self, path: Path, info, video_id: str, texts: dict[str, str]):
-        """Decode the shared frame grid and the audio once (what every extractor reads)."""
-        if self.plan is None:
-            return None
-        from reelscore.features.base import VideoInputs
-        from reelscore.media import MediaError, VideoReader, decode_audio
-
-        inputs = VideoInputs(video_id=video_id, path=str(path), texts=dict(texts), plan=self.plan,
-                             info=info.to_dict(), duration_s=float(info.duration_s))
-        needs = set().union(*(e.needs for e in self.extractors.values())) if self.extractors else set()
-        if "frames" in needs:
-            side = min(self.plan.short_side, min(info.width, info.height))
-            with VideoReader(path, short_side=side, info=info) as reader:
-                dur = float(reader.video_duration_s or info.duration_s)
-                sample = reader.frames_at(self.plan.timestamps(dur))
-            inputs.frames, inputs.timestamps, inputs.duration_s = sample.frames, sample.timestamps, dur
-        if "audio" in needs:
-            try:
-                track = decode_audio(path, sample_rate=16000, mono=True)
-                inputs.audio, inputs.audio_rate = track.samples, track.sample_rate
-            except MediaError as exc:
-                if exc.code != "no_audio_stream":
-                    raise
-                inputs.audio_missing = exc.message
-        return inputs
-
-    def _extract(self, inputs, names: list[str], stage: StageCallback, lo: float, hi: float):
-        """Run extractors (dependency order) on one set of inputs → (outputs, errors)."""
-        outs: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        if inputs is None:
-            return outs, {n: self.problems.get("features", "no extractors") for n in names}
-        inputs.prior = {}
-        for i, name in enumerate(names):
-            stage(f"features: {name}", lo + (hi - lo) * i / max(1, len(names)))
-            ext = self.extractors[name]
-            if any(dep not in outs for dep in ext.requires):
-                errors[name] = f"needs {', '.join(ext.requires)}, which failed"
-                continue
-            try:
-                outs[name] = ext.extract(inputs)
-                inputs.prior[name] = outs[name]
-            except Exception as exc:  # one extractor failing leaves the others and says why
-                errors[name] = f"{type(exc).__name__}: {exc}"
-        return outs, errors
-
-    def _pooled_row(self, feats: dict[str, Any], names: Iterable[str], index: list[str]):
-        """One DataFrame row per entry of `feats` (a list of output dicts), columns "<extractor>:<feature>"."""
+    def _rows(self, feats: list[dict[str, Any]], errors: list[dict[str, str]], index: list[str],
+              texts: list[dict[str, str]] | None = None):
+        """FeatureRows of analysed videos: pooled columns "<extractor>:<feature>" (NaN where an extractor failed)."""
         import numpy as np
         import pandas as pd
 
+        from reelscore.models.predictor import FeatureRows
+
         cols, blocks = [], []
-        for name in names:
-            ext = self.extractors[name]
-            cols += [f"{name}:{f}" for f in ext.feature_names()]
-            blocks.append(np.stack([np.asarray(f[name].pooled, np.float32).ravel() for f in feats]))
-        return pd.DataFrame(np.concatenate(blocks, axis=1), index=pd.Index(index, name="video_id"), columns=cols)
+        for name, ext in self.extractors.items():
+            names = ext.feature_names()
+            cols += [f"{name}:{f}" for f in names]
+            block = np.full((len(feats), len(names)), np.nan, np.float32)
+            for i, f in enumerate(feats):
+                if name in f:
+                    block[i] = np.asarray(f[name].pooled, np.float32).ravel()
+            blocks.append(block)
+        pooled = pd.DataFrame(np.concatenate(blocks, axis=1) if blocks else np.zeros((len(feats), 0)),
+                              index=pd.Index(index, name="video_id"), columns=cols)
+        tx = pd.DataFrame(texts or [{} for _ in index], index=index).reindex(columns=["title", "description", "caption"])
+        return FeatureRows(ids=list(index), pooled=pooled, texts=tx, failed=dict(zip(index, errors)))
 
-    def _bound_note(self, task: str, target: str, value: float) -> dict[str, Any]:
-        """Say so when a prediction sits on the model's clip bound (the input is outside what it was trained on)."""
-        lo, hi = (getattr(self.models.get(task), "clip", {}) or {}).get(target, [None, None])
-        for side, b in (("low", lo), ("high", hi)):
-            if b is not None and abs(value - float(b)) < 1e-9:
-                return {"clipped": side, "note": f"clipped to the {side} end of the training range ({float(b):.3f}): "
-                                                 "the input is outside what the model has seen"}
-        return {}
-
-    def _provenance(self, task: str, inputs_used: list[str]) -> dict[str, Any]:
-        info = self.model_info[task]
-        return {"model": info["model"], "kind": info["kind"], "inputs": inputs_used,
-                "features": {n: v for n, v in (info.get("feature_spec") or {}).items()}}
-
-    def _pooled_inputs(self, task: str) -> list[str]:
-        names = list(self.model_info[task]["feature_spec"])
-        descr = []
-        for n in names:
-            ext = self.extractors[n]
-            descr.append(f"{n} v{ext.version} ({ext.modality}: {ext.sampler})")
-        return descr
-
-    def _engagement(self, texts, feats, feat_errors, unavailable) -> dict[str, Any]:
+    def _engagement(self, rows, unavailable) -> dict[str, Any]:
         results: dict[str, Any] = {}
-
-        def gap(reason: str) -> dict[str, Any]:
+        pred = self.predictors.get("engagement")
+        if pred is None:
+            reason = self.problems.get("engagement", "no engagement model")
             for t in ("ecr", "nawp"):
                 results[t] = _na(reason)
                 unavailable[t] = reason
             return results
-
-        model = self.models.get("engagement")
-        if model is None:
-            return gap(self.problems.get("engagement", "no engagement model"))
-        info = self.model_info["engagement"]
-        if info["kind"] == "text":
-            import pandas as pd
-
-            used = [f for f in model.text_cfg.fields if f in texts]
-            if not used:
-                return gap(f"the engagement model ({info['model']}, kind text) reads only "
-                           f"{' and '.join(model.text_cfg.fields)}; none was given")
-            pred = model.predict(pd.DataFrame([{f: texts.get(f) for f in ("title", "description", "caption")}]))
-            inputs_used = [f"text:{f}" for f in used]
-        elif self._uses_pooled("engagement"):
-            spec = list(info["feature_spec"])
-            bad = {n: feat_errors.get(n, "not extracted") for n in spec if n not in feats}
-            if bad:
-                return gap(f"the engagement model needs features that failed: {bad}")
-            pred = model.predict(self._pooled_row([feats], spec, ["video"]))
-            inputs_used = self._pooled_inputs("engagement")
-        else:
-            return gap(f"engagement model kind {info['kind']!r} needs per-clip store features; "
-                       "`reelscore score` runs text and pooled-feature models only (use `reelscore predict`)")
+        p = pred.predict(rows)
+        row = p.row("video")
         for t in ("ecr", "nawp"):
-            col = next((c for c in pred.columns if c.lower() == t), None)
+            col = next((c for c in p.values.columns if c.lower() == t), None)
             if col is None:
-                reason = f"the engagement model ({info['model']}) does not predict {t.upper()} (targets: {info['targets']})"
+                reason = f"the engagement model ({pred.spec}) does not predict {t.upper()} (targets: {pred.targets})"
+                if t == "nawp":
+                    reason += "; a model trained on your own watch logs gives it (docs/engagement.md)"
                 results[t] = _na(reason)
                 unavailable[t] = reason
                 continue
-            v = float(pred[col].iloc[0])
-            results[t] = {"value": v, **self._provenance("engagement", inputs_used), **self._bound_note("engagement", col, v)}
+            v = row["values"].get(col)
+            if v is None:
+                reason = row["unavailable"] or f"no member of {pred.spec} had inputs"
+                results[t] = _na(reason)
+                unavailable[t] = reason
+                continue
+            results[t] = {"value": v, **self._provenance("engagement", p)}
+            if row["members"]:
+                results[t]["members"] = {m: (mv.get(col) if col in mv else mv) for m, mv in row["members"].items()}
+            if col in row["notes"]:
+                results[t].update({"clipped": "low" if "low end" in row["notes"][col] else "high",
+                                   "note": row["notes"][col]})
         return results
 
-    def _quality(self, feats, feat_errors, unavailable) -> dict[str, Any]:
-        model = self.models.get("quality")
-        if model is None or not self._uses_pooled("quality"):
-            reason = self.problems.get("quality") or (
-                f"quality model kind {self.model_info.get('quality', {}).get('kind')!r} is not a pooled-feature model")
+    def _quality(self, rows, unavailable) -> dict[str, Any]:
+        pred = self.predictors.get("quality")
+        if pred is None:
+            reason = self.problems.get("quality") or "no quality model"
             unavailable["mos"] = reason
             return _na(reason)
-        spec = list(self.model_info["quality"]["feature_spec"])
-        bad = {n: feat_errors.get(n, "not extracted") for n in spec if n not in feats}
-        if bad:
-            reason = f"the quality model needs features that failed: {bad}"
+        p = pred.predict(rows)
+        row = p.row("video")
+        target = pred.targets[0]
+        v = row["values"].get(target)
+        if v is None:
+            reason = row["unavailable"] or "the quality model had no inputs"
             unavailable["mos"] = reason
             return _na(reason)
-        pred = model.predict(self._pooled_row([feats], spec, ["video"]))
-        target = self.model_info["quality"]["targets"][0]
-        v = float(pred[target].iloc[0])
-        return {"value": v, "range": [1, 5], **self._provenance("quality", self._pooled_inputs("quality")),
-                **self._bound_note("quality", target, v)}
+        out = {"value": v, "range": [1, 5], **self._provenance("quality", p)}
+        if target in row["notes"]:
+            out.update({"clipped": "low" if "low end" in row["notes"][target] else "high",
+                        "note": row["notes"][target]})
+        return out
 
-    def _window(self, inputs, start: float, end: float):
-        """The inputs of [start, end) as if it were a clip of its own (times shifted to 0)."""
-        import numpy as np
-
-        w = dataclasses.replace(inputs, video_id=f"{inputs.video_id}@{start:g}", prior={},
-                                duration_s=float(end - start))
-        if inputs.frames is not None:
-            sel = (inputs.timestamps >= start - 1e-9) & (inputs.timestamps < end - 1e-9)
-            if not sel.any():
-                return None
-            w.frames, w.timestamps = inputs.frames[sel], inputs.timestamps[sel] - start
-        if inputs.audio is not None:
-            r = inputs.audio_rate
-            w.audio = np.ascontiguousarray(inputs.audio[int(start * r):int(end * r)])
-            if w.audio.size < r // 4:  # under 0.25 s of sound is not a window the tagger can read
-                w.audio = None
-                w.audio_missing = "window shorter than 0.25 s"
-        return w
+    def _provenance(self, task: str, p) -> dict[str, Any]:
+        info = self.model_info[task]
+        used = []
+        for n in p.provenance.get("inputs", []):
+            ext = self.extractors.get(n)
+            used.append(f"{n} v{ext.version} ({ext.modality}: {ext.sampler})" if ext is not None else n)
+        return {"model": info["model"], "kind": info["kind"], "inputs": used,
+                "features": {n: v for n, v in (info.get("feature_spec") or {}).items()}}
 
     def _per_window(self, task: str, inputs, starts: list[float], dur: float, stage, lo, hi):
         """The task's model applied to the features of each 1-s window → (values, errors)."""
-        spec = list(self.model_info[task]["feature_spec"])
-        names = [n for n in self.extractors if n in spec or any(n in self.extractors[m].requires for m in spec)]
+        pred = self.predictors[task]
+        spec = list(pred.extractors)
+        names = [n for n in self.extractors if n in spec or any(n in self.extractors[m].requires for m in spec
+                                                                   if m in self.extractors)]
         values: list[float | None] = [None] * len(starts)
-        rows, idx, errors = [], [], {}
+        feats, errs_all, idx, errors = [], [], [], {}
         for i, s in enumerate(starts):
             stage(f"timeline {task}", lo + (hi - lo) * i / max(1, len(starts)))
-            w = self._window(inputs, s, min(s + 1.0, dur))
+            w = self.analyzer.window(inputs, s, min(s + 1.0, dur))
             if w is None:
                 errors[f"{s:g}"] = "no frame in this second"
                 continue
-            outs, errs = self._extract(w, names, lambda *_: None, 0, 0)
-            if any(n not in outs for n in spec):
-                errors[f"{s:g}"] = "; ".join(f"{k}: {v}" for k, v in errs.items())
-                continue
-            rows.append(outs)
+            outs, errs = self.analyzer.run(w, names)
+            feats.append(outs)
+            errs_all.append(errs)
             idx.append(i)
-        if rows:
-            pred = self.models[task].predict(self._pooled_row(rows, spec, [str(i) for i in idx]))
-            col = next(c for c in pred.columns if c.lower() == self._timeline_target(task))
-            for i, v in zip(idx, pred[col].to_numpy()):
-                values[i] = float(v)
+        if feats:
+            rows = self._rows(feats, errs_all, [str(i) for i in idx], texts=[inputs.texts] * len(idx))
+            p = pred.predict(rows)
+            col = next(c for c in p.values.columns if c.lower() == self._timeline_target(task))
+            for i in idx:
+                r = p.row(str(i))
+                v = r["values"].get(col)
+                if v is None:
+                    errors[f"{starts[i]:g}"] = r["unavailable"] or "no value"
+                values[i] = v
         return values, errors
 
     def _timeline_target(self, task: str) -> str:
@@ -423,11 +351,20 @@ class Scorer:
         t = [float(s) for s in range(n)]
         tl: dict[str, Any] = {"t": t, "window_s": 1.0}
 
+        def reads_media(task: str) -> bool:
+            p = self.predictors.get(task)
+            return p is not None and bool(p.extractors) and getattr(p.model, "timeline_ok", True)
+
         # quality: the quality model on each second's own features
-        if self.models.get("quality") is not None and self._uses_pooled("quality") and inputs is not None:
+        if reads_media("quality") and inputs is not None:
             vals, errs = self._per_window("quality", inputs, t, dur, stage, 0.65, 0.85)
-            tl["quality"] = {"values": vals, **self._provenance("quality", ["the same features, computed on each 1-s window"]
-                                                                + self._pooled_inputs("quality"))}
+            tl["quality"] = {"values": vals, "model": self.model_info["quality"]["model"],
+                             "kind": self.model_info["quality"]["kind"],
+                             "inputs": ["the same features, computed on each 1-s window"]
+                             + [f"{n} v{self.extractors[n].version} ({self.extractors[n].modality}: "
+                                f"{self.extractors[n].sampler})" for n in self.predictors["quality"].extractors
+                                if n in self.extractors],
+                             "features": dict(self.model_info["quality"].get("feature_spec") or {})}
             if errs:
                 tl["quality"]["window_errors"] = errs
         else:
@@ -438,17 +375,20 @@ class Scorer:
         # engagement: the first 5 s, second by second (ECR is about views past 5 s)
         first = t[: self.config.first_seconds]
         info = self.model_info.get("engagement")
-        if self.models.get("engagement") is not None and self._uses_pooled("engagement") and inputs is not None:
+        if reads_media("engagement") and inputs is not None:
             vals, errs = self._per_window("engagement", inputs, first, dur, stage, 0.85, 0.95)
             tl["engagement_first5s"] = {"t": first, "values": vals, "target": self._timeline_target("engagement").upper(),
-                                        **self._provenance("engagement", ["the same features, computed on each 1-s window"]
-                                                           + self._pooled_inputs("engagement"))}
+                                        "model": info["model"], "kind": info["kind"],
+                                        "inputs": ["the same features, computed on each 1-s window"]
+                                        + list(self.predictors["engagement"].extractors),
+                                        "features": dict(info.get("feature_spec") or {})}
             if errs:
                 tl["engagement_first5s"]["window_errors"] = errs
         else:
-            if info is not None and info["kind"] == "text":
-                reason = (f"the engagement model ({info['model']}) reads title/description only; "
-                          "it has no per-second signal")
+            if info is not None and not reads_media("engagement"):
+                reason = (f"the engagement model ({info['model']}, kind {info['kind']}) has no per-second signal "
+                          "(it reads title/description or whole-clip signals); a model trained on pooled video "
+                          "features from your own watch logs gives one (docs/engagement.md)")
             else:
                 reason = unavailable.get("ecr") or self.problems.get("engagement") or "no engagement model"
             tl["engagement_first5s"] = {"t": first, "values": None, "unavailable": reason}
@@ -521,18 +461,99 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[ScoreItem]:
     return [ScoreItem(str(p)) for p in find_videos(paths, recursive=False)]
 
 
-def score_many(items: Iterable[ScoreItem], scorer: Scorer | None = None) -> Iterator[dict]:
-    """Score items one by one (bad inputs yield their error object and the batch goes on)."""
-    scorer = scorer or default_scorer()
-    for it in items:
+def _score_item(scorer: Scorer, it: ScoreItem) -> dict:
+    """Score one item; a bug on one input must not end the batch, so it becomes that item's error."""
+    if not it.path:
+        return {"video_id": it.video_id, "path": None, "ok": False,
+                "error": {"code": "not_found", "error": "not_found", "path": None,
+                          "message": "the manifest row has no video file"}}
+    try:
+        return scorer.score(it.path, title=it.title, description=it.description, video_id=it.video_id,
+                            caption=it.caption)
+    except Exception as exc:  # say so loudly, keep going
+        log.exception("scoring %s failed", it.path)
+        return {"video_id": it.video_id or Path(it.path).stem, "path": it.path, "ok": False,
+                "error": {"code": "internal", "error": "internal", "path": it.path,
+                          "message": f"{type(exc).__name__}: {exc}"}}
+
+
+_WORKER: Scorer | None = None
+
+
+def _init_worker(cfg: dict) -> None:
+    global _WORKER
+    import cv2
+    import torch
+
+    torch.set_num_threads(max(1, cfg.get("threads", 1)))
+    cv2.setNumThreads(max(1, cfg.get("threads", 1)))
+    _WORKER = Scorer(ScoreConfig(**cfg)).load()
+
+
+def _work(it: ScoreItem) -> dict:
+    assert _WORKER is not None
+    return _score_item(_WORKER, it)
+
+
+class _RayScorer:
+    """A Ray actor holding one Scorer (models loaded once)."""
+
+    def __init__(self, cfg: dict) -> None:
+        _init_worker(cfg)
+
+    def score(self, it: ScoreItem) -> dict:
+        return _work(it)
+
+
+def score_many(items: Iterable[ScoreItem], scorer: Scorer | None = None, workers: int = 1, engine: str = "local",
+               config: ScoreConfig | None = None, ray_address: str | None = None) -> Iterator[dict]:
+    """Score items in input order: in this process (workers 1), a process pool or Ray actors (as `extract`).
+
+    Bad inputs yield their error object and the batch goes on. With workers > 1 each worker loads
+    the models once and uses cores // workers threads.
+    """
+    import os
+
+    items = list(items)
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1 and engine == "local":
+        scorer = scorer or default_scorer()
+        for it in items:
+            yield _score_item(scorer, it)
+        return
+    cfg = dataclasses.asdict(config or (scorer.config if scorer is not None else ScoreConfig()))
+    cfg["threads"] = max(1, (os.cpu_count() or 1) // workers)
+    if engine == "ray":
         try:
-            yield scorer.score(it.path, title=it.title, description=it.description, video_id=it.video_id,
-                               caption=it.caption)
-        except Exception as exc:  # a bug on one input must not end the batch; say so loudly
-            log.exception("scoring %s failed", it.path)
-            yield {"video_id": it.video_id or Path(it.path).stem, "path": it.path, "ok": False,
-                   "error": {"code": "internal", "error": "internal", "path": it.path,
-                             "message": f"{type(exc).__name__}: {exc}"}}
+            import ray
+            from ray.util import ActorPool
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise RuntimeError("--engine ray needs the `ray` package (pip install 'ray[default]')") from exc
+        started = False
+        if not ray.is_initialized():
+            if ray_address:
+                ray.init(address=ray_address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            started = True
+        try:
+            actors = [ray.remote(num_cpus=1)(_RayScorer).remote(cfg) for _ in range(workers)]
+            yield from ActorPool(actors).map(lambda a, it: a.score.remote(it), items)  # map keeps input order
+        finally:
+            if started:
+                ray.shutdown()
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")  # fork after torch/ONNX threads start is unsafe
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(cfg,)) as ex:
+        futs = [ex.submit(_work, it) for it in items]
+        for f in futs:  # input order; later results wait in their futures
+            yield f.result()
 
 
 def config_dict(cfg: ScoreConfig) -> dict:

@@ -62,6 +62,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
         timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Per-second quality and first-5-s engagement."),
         top_k: int = typer.Option(5, help="How many audio tags and semantic classes to report."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the models once); output keeps input order."),
+        engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
+        clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) for the engagement model's CLIP member."),
     ) -> None:
         """Score videos: ECR, NAWP, quality MOS, a per-second timeline, audio tags, semantic classes, provenance.
 
@@ -70,13 +73,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
           reelscore score clip.mp4 --title 'My title' --description 'About it'
           reelscore score videos/ --json > scores.jsonl
           reelscore score --manifest metadata.csv --videos-dir videos/ --csv scores.csv
+          reelscore score videos/ --workers 2 --json > scores.jsonl
         """
         import json
         import sys
         import time
 
         from reelscore.common.progress import make_progress
-        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, expand_inputs
+        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, expand_inputs, score_many
 
         if json_out and csv_out:
             raise typer.BadParameter("choose one of --json and --csv")
@@ -99,24 +103,23 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
             typer.echo("reelscore score: no videos given (pass files, directories or --manifest)", err=True)
             raise typer.Exit(2)
 
+        if engine not in ("local", "ray"):
+            raise typer.BadParameter(f"--engine must be local or ray, got {engine!r}")
+        options = {"clip": {"checkpoint": str(clip_checkpoint)}} if clip_checkpoint else {}
         cfg = ScoreConfig(engagement_model=engagement_model, quality_model=quality_model, timeline=timeline,
-                          top_k=top_k)
+                          top_k=top_k, extractor_options=options)
         t0 = time.perf_counter()
-        scorer = Scorer(cfg).load()
-        for part, why in scorer.problems.items():
+        local = workers == 1 and engine == "local"
+        scorer = Scorer(cfg).load() if local else None  # with workers, each worker loads the models itself
+        for part, why in (scorer.problems if scorer is not None else {}).items():
             typer.echo(f"reelscore score: {part}: {why}", err=True)
         results: list[dict] = []
         failed = 0
         with make_progress() as prog:
-            task = prog.add_task("scoring", total=len(items), rate="")
-            for n, it in enumerate(items, 1):
-                if not it.path:
-                    res = {"video_id": it.video_id, "path": None, "ok": False,
-                           "error": {"code": "not_found", "error": "not_found", "path": None,
-                                     "message": "the manifest row has no video file"}}
-                else:
-                    res = scorer.score(it.path, title=it.title, description=it.description, video_id=it.video_id,
-                                       caption=it.caption)
+            task = prog.add_task(f"scoring ({workers} worker{'s' if workers > 1 else ''})", total=len(items), rate="")
+            stream = score_many(items, scorer=scorer,
+                                workers=workers, engine=engine, config=cfg)
+            for n, res in enumerate(stream, 1):
                 results.append(res)
                 if not res.get("ok"):
                     failed += 1

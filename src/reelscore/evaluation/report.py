@@ -162,7 +162,7 @@ bootstrap: {s['bootstrap']} resamples, seed {s['seed']}, {level} % percentile in
 
 def write_report(result: dict, data, report_dir: str | os.PathLike) -> Path:
     """Write metrics.json, the PNG plots and index.html into `report_dir` (replaced atomically)."""
-    from reelscore.evaluation.api import to_jsonable
+    from reelscore.common.jsonsafe import json_safe as to_jsonable
 
     report_dir = Path(report_dir)
     with atomic_dir(report_dir) as tmp:

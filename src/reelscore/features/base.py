@@ -42,6 +42,24 @@ class FramePlan:
         return self.clip_len / self.fps
 
 
+@dataclass(frozen=True)
+class FirstFrames:
+    """The first `n` decoded frames (native timing, not the grid), each resized to exactly
+    `width` x `height` with OpenCV bilinear (aspect not kept) and, when `grey`, converted to grey."""
+
+    n: int = 90
+    width: int = 160
+    height: int = 90
+    grey: bool = True
+
+
+@dataclass(frozen=True)
+class IndexFrames:
+    """`count` frames at frame indices int(linspace(0, n_frames - 1, count)) (first, middle, last for 3), native size."""
+
+    count: int = 3
+
+
 @dataclass
 class VideoInputs:
     """Everything an extractor may read for one video (fields it does not need may be None)."""
@@ -58,6 +76,10 @@ class VideoInputs:
     texts: dict[str, str] = field(default_factory=dict)  # title, description, caption
     prior: dict[str, "ExtractorOutput"] = field(default_factory=dict)  # outputs of extractors run before
     plan: FramePlan = field(default_factory=FramePlan)
+    # extra samplings asked for by extractors' `requests()` (FirstFrames, IndexFrames, AudioSpec) → arrays
+    extra: dict[Any, Any] = field(default_factory=dict)
+    # a request that could not be met → its reason (the extractor that asked says so)
+    extra_missing: dict[Any, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,6 +172,11 @@ class Extractor:
             "feature_names": self.feature_names(),
             "clip_feature_names": self.clip_feature_names(),
         }
+
+    def requests(self) -> tuple:
+        """Extra samplings beyond the shared grid and 16-kHz mono audio (FirstFrames, IndexFrames,
+        media.AudioSpec); the analysis meets them in the same decode pass."""
+        return ()
 
     # --- work -----------------------------------------------------------
     def setup(self, device: str = "cpu") -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from reelscore.features.analysis import Analyzer
 from reelscore.features.base import ExtractorOutput, FramePlan, VideoInputs
 from reelscore.features.registry import DEFAULT_EXTRACTORS, get_extractor, resolve_order
 from reelscore.features.store import FeatureStore, file_hash, text_key
@@ -40,7 +40,7 @@ class ExtractConfig:
 
 
 class VideoProcessor:
-    """Extract one video at a time into a store; one instance per worker process."""
+    """Extract one video at a time into a store; one instance per worker process (the analysis, plus the store)."""
 
     def __init__(self, store_path: str, cfg: ExtractConfig) -> None:
         self.store = FeatureStore(store_path)
@@ -49,14 +49,12 @@ class VideoProcessor:
         threads = max(1, cfg.threads or 1)
         _set_threads(threads)
         self.threads = threads
-        self.extractors = []
-        for name in resolve_order(list(cfg.extractors)):
-            ext = get_extractor(name, **cfg.options.get(name, {}))
-            ext.plan = self.plan
+        self.analyzer = Analyzer.from_names(list(cfg.extractors), plan=self.plan, options=cfg.options,
+                                            device=cfg.device, threads=threads)
+        self.extractors = list(self.analyzer.extractors.values())
+        for ext in self.extractors:
             if hasattr(ext, "batch_size"):
                 ext.batch_size = cfg.batch_size
-            self.extractors.append(ext)
-        self._ready: set[str] = set()  # weights load on first use, so a rerun with nothing to do stays fast
         self.specs = {e.name: e.spec() for e in self.extractors}
 
     # ------------------------------------------------------------------
@@ -80,8 +78,7 @@ class VideoProcessor:
 
     def process(self, row: dict) -> dict:
         """Extract one manifest row; never raises for bad input (errors go to the store)."""
-        from reelscore.media import MediaError, decode_audio, probe
-        from reelscore.media.reader import VideoReader
+        from reelscore.media import MediaError
 
         t0 = time.perf_counter()
         vid = str(row["video_id"])
@@ -118,65 +115,37 @@ class VideoProcessor:
                 result["status"] = "failed"
             return result
 
-        inputs = VideoInputs(video_id=vid, path=path, texts=texts, plan=self.plan)
-        need = set().union(*(e.needs for e in pending))
+        names = [e.name for e in pending]
         skip: set[str] = set()
-        if media_ok and need & {"frames", "audio", "media"}:
-            try:
-                info = probe(path)
-                inputs.info = info.to_dict()
-                inputs.duration_s = float(info.duration_s)
-            except MediaError as exc:
-                media_ok = False
-                fail("media", exc.code, str(exc))
-            if media_ok and "frames" in need:
-                try:
-                    side = min(self.plan.short_side, min(info.width, info.height))
-                    with VideoReader(path, short_side=side, threads=self.threads, info=info) as reader:
-                        dur = float(reader.video_duration_s or info.duration_s)
-                        sample = reader.frames_at(self.plan.timestamps(dur))
-                    inputs.frames, inputs.timestamps, inputs.duration_s = sample.frames, sample.timestamps, dur
-                except MediaError as exc:
-                    fail("media", exc.code, str(exc))
-                    skip |= {e.name for e in pending if "frames" in e.needs}
-            if media_ok and "audio" in need:
-                try:
-                    track = decode_audio(path, sample_rate=16000, mono=True)
-                    inputs.audio, inputs.audio_rate = track.samples, track.sample_rate
-                except MediaError as exc:
-                    if exc.code == "no_audio_stream":
-                        inputs.audio_missing = str(exc)
-                    else:
-                        for e in pending:
-                            if "audio" in e.needs:
-                                fail(e.name, exc.code, str(exc))
-                                skip.add(e.name)
-            if not media_ok:
-                skip |= {e.name for e in pending if e.needs & {"frames", "audio", "media"}}
-            elif not (skip & {e.name for e in pending if "frames" in e.needs}):
+        media_pending = [e.name for e in pending if e.needs & {"frames", "audio", "media"}]
+        try:
+            inputs = self.analyzer.decode(path, vid, texts, names) if media_ok and media_pending else \
+                VideoInputs(video_id=vid, path=path, texts=texts, plan=self.plan)
+            if media_ok and media_pending:
                 self.store.clear_errors(vid, ["media"])
-
-        for e in self.extractors:  # dependency order; done extractors feed later ones from the store
+        except MediaError as exc:
+            fail("media", exc.code, str(exc))
+            skip |= set(media_pending)
+            inputs = VideoInputs(video_id=vid, path=path, texts=texts, plan=self.plan)
+        if "audio" in inputs.extra_missing:
+            for e in pending:
+                if "audio" in e.needs:
+                    fail(e.name, inputs.extra_missing.get("audio_code", "corrupt"), inputs.extra_missing["audio"])
+                    skip.add(e.name)
+        for e in self.extractors:  # done extractors feed later ones from the store
             if e not in pending:
                 prior = self._stored_prior(e.name, keys[e.name])
                 if prior is not None:
                     inputs.prior[e.name] = prior
-                continue
-            if e.name in skip:
-                continue
-            try:
-                if e.name not in self._ready:
-                    e.setup(self.cfg.device)
-                    self._ready.add(e.name)
-                out = e.extract(inputs)
-                self.store.write_row(self.specs[e.name], keys[e.name], out)
-                inputs.prior[e.name] = out
-                self.store.clear_errors(vid, [e.name])
-                result["written"].append(e.name)
-            except Exception as exc:  # one extractor failing must not stop the others or the run
-                fail(e.name, "extractor_error", f"{path or vid}: extractor_error: {type(exc).__name__}: {exc}")
-                if os.environ.get("REELSCORE_DEBUG") == "1":
-                    traceback.print_exc()
+
+        def write(ext, out) -> None:
+            self.store.write_row(self.specs[ext.name], keys[ext.name], out)
+            self.store.clear_errors(vid, [ext.name])
+            result["written"].append(ext.name)
+
+        _outs, errs = self.analyzer.run(inputs, names, skip=skip, on_output=write)
+        for name, why in errs.items():
+            fail(name, "extractor_error", f"{path or vid}: extractor_error: {why}")
         result["status"] = "failed" if result["errors"] else "done"
         result["seconds"] = time.perf_counter() - t0
         return result

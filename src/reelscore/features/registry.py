@@ -15,11 +15,13 @@ _REGISTRY: dict[str, str] = {
     "motion": "reelscore.features.motion:MotionExtractor",
     "audio": "reelscore.features.audio:AudioExtractor",
     "text": "reelscore.features.text:TextExtractor",
-    "clip": "reelscore.features.plugins:ClipExtractor",
-    "r3d18": "reelscore.features.plugins:R3D18Extractor",
-    "dover": "reelscore.features.plugins:DoverExtractor",
-    "t5": "reelscore.features.plugins:T5Extractor",
-    "caption": "reelscore.features.plugins:CaptionExtractor",
+    "coldsignal": "reelscore.features.coldsignal:ColdSignalExtractor",
+    "clip_mean3": "reelscore.features.clip_mean3:ClipMean3Extractor",
+    "clip": "reelscore.features.clip_vit:ClipExtractor",
+    "r3d18": "reelscore.features.r3d18:R3D18Extractor",
+    "dover": "reelscore.features.dover:DoverExtractor",
+    "t5": "reelscore.features.t5:T5Extractor",
+    "caption": "reelscore.features.caption:CaptionExtractor",
 }
 
 

@@ -6,7 +6,12 @@ reelscore.media.samplers (per_second, clips, window, fragments); synthetic clips
 in reelscore.media.synth (make_clip, make_test_media).
 """
 
-from reelscore.media.audio import AudioTrack, decode_audio
+from reelscore.media.audio import (
+    AudioSpec,
+    AudioTrack,
+    decode_audio,
+    decode_audio_tracks,
+)
 from reelscore.media.discover import find_videos
 from reelscore.media.errors import CODES, MediaError, MediaLimits
 from reelscore.media.probe import VideoInfo, probe
@@ -14,7 +19,9 @@ from reelscore.media.reader import FrameSample, VideoReader
 
 __all__ = [
     "CODES",
+    "AudioSpec",
     "AudioTrack",
+    "decode_audio_tracks",
     "FrameSample",
     "MediaError",
     "MediaLimits",

@@ -98,6 +98,12 @@ class VideoReader:
         self._fallback_t = 0.0
         self.decoded_frames = 0  # frames decoded so far (for benchmarks and tests)
         self.seeks = 0
+        # Taps: callbacks that see every decoded frame (t, av.VideoFrame, ordinal from the start or None
+        # after a seek), so one decode pass can serve several samplings (see `tap_first`).
+        self._taps: list = []
+        self._ordinal: int | None = None
+        self._hold_until = 0  # no seeking until this many frames from the start were decoded
+        self._pending: list = []  # (kind, spec, collected) of each tap, for finish_taps
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> "VideoReader":
@@ -190,7 +196,12 @@ class VideoReader:
                         # pictures that were never decoded (inexact seeks, open GOPs).
                         continue
                     from_key = False
-                    yield self._time_of(frame), frame
+                    t = self._time_of(frame)
+                    for tap in self._taps:
+                        tap(t, frame, self._ordinal)
+                    if self._ordinal is not None:
+                        self._ordinal += 1
+                    yield t, frame
         except av.error.FFmpegError as exc:
             raise self._wrap(exc) from None
 
@@ -202,6 +213,7 @@ class VideoReader:
             target = int(np.floor((t + self._origin) / self._tb))
             self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self.seeks += 1
+        self._ordinal = 0 if t is None or t <= 0 else None  # ordinals count from the file's start only
         self._gen = self._decode(from_key=t is not None and t > 0)
         self._prev, self._ahead, self._eof = None, None, False
         self._pull()
@@ -231,6 +243,8 @@ class VideoReader:
             return True
         if self._prev is not None and t < self._prev[0] - EPS:
             return True  # going backwards
+        if self._ordinal is not None and self._ordinal < self._hold_until:
+            return False  # a tap still wants the first frames in order
         if t <= cur + EPS:
             return False
         if self._keyframes:
@@ -259,11 +273,70 @@ class VideoReader:
             return self._ahead[1]  # t before the first frame
         raise MediaError("zero_duration", self.path, "no decodable frames")
 
-    def to_rgb(self, frame) -> np.ndarray:
-        """Convert a decoded av.VideoFrame to uint8 RGB as displayed (resized, rotation applied)."""
-        arr = frame.to_ndarray(
-            width=self._out_w, height=self._out_h, format="rgb24", interpolation=self._interp
-        )
+    def tap_first(self, n: int, size: tuple[int, int] | None = (0, 0), transform=None) -> list:
+        """Collect the first `n` decoded frames as (t, array) during the next decode from the start.
+
+        Frames are RGB as displayed (`size` as in `to_rgb`; native by default), passed through
+        `transform` when given (so a caller keeps small arrays, not native frames). They are not
+        decoded twice: `frames_at` feeds the tap while it decodes (and does not seek past them);
+        call `finish_taps()` afterwards.
+        """
+        got: list[tuple[float, np.ndarray]] = []
+        self._hold_until = max(self._hold_until, int(n))
+
+        def tap(t: float, frame, ordinal: int | None) -> None:
+            if ordinal is not None and ordinal < n and len(got) == ordinal:
+                rgb = self.to_rgb(frame, size=size)
+                got.append((t, transform(rgb) if transform is not None else rgb))
+
+        self._taps.append(tap)
+        self._pending.append(("first", n, got))
+        return got
+
+    def tap_at(self, times: Sequence[float], size: tuple[int, int] | None = (0, 0)) -> dict[float, np.ndarray]:
+        """Catch the frames whose presentation time is one of `times` (exact frame times, e.g. from
+        `frame_times()`) at `size` (native by default) while `frames_at` decodes; include the times in
+        the `frames_at` call so they are decoded. `finish_taps()` fetches any that a seek skipped."""
+        want = {float(t) for t in times}
+        got: dict[float, np.ndarray] = {}
+
+        def tap(t: float, frame, _ordinal: int | None) -> None:
+            for w in want:
+                if w not in got and abs(t - w) < EPS:
+                    got[w] = self.to_rgb(frame, size=size)
+
+        self._taps.append(tap)
+        self._pending.append(("at", (want, size), got))
+        return got
+
+    def finish_taps(self) -> None:
+        """Complete and remove every tap: decode on until `tap_first` lists are full (or the video
+        ends), then decode any `tap_at` frame not caught yet."""
+        firsts = [(n, got) for kind, n, got in self._pending if kind == "first"]
+        ats = [(spec, got) for kind, spec, got in self._pending if kind == "at"]
+        if firsts and any(len(g) < n for n, g in firsts):
+            if self._ordinal is None or self._gen is None:
+                self._start(None)
+            while not self._eof and any(len(g) < n for n, g in firsts):
+                self._prev = self._ahead
+                self._pull()
+        self._taps, self._pending, self._hold_until = [], [], 0
+        for (want, size), got in ats:
+            for w in sorted(want - set(got)):
+                got[w] = self.to_rgb(self._frame_at(w), size=size)
+
+    def to_rgb(self, frame, size: tuple[int, int] | None = None, interpolation: str | None = None) -> np.ndarray:
+        """Convert a decoded av.VideoFrame to uint8 RGB as displayed (resized, rotation applied).
+
+        `size` = (width, height) of the displayed output overrides the reader's size; (0, 0) = native.
+        """
+        if size is None:
+            w, h = self._out_w, self._out_h
+        elif tuple(size) == (0, 0):
+            w, h = frame.width, frame.height
+        else:  # the displayed size is asked for; the stored picture is rotated after scaling
+            w, h = (size[1], size[0]) if self.rotation in (90, 270) else (size[0], size[1])
+        arr = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation or self._interp)
         if self.rotation:
             arr = np.rot90(arr, k=self.rotation // 90)
         return np.ascontiguousarray(arr)

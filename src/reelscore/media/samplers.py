@@ -17,6 +17,7 @@ variable-frame-rate video is sampled at the frames on screen at those times.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,3 +200,35 @@ def fragments(
             y, x = offs[i, j]
             out[:, i * size : (i + 1) * size, j * size : (j + 1) * size] = imgs[:, y : y + size, x : x + size]
     return FragmentSample(timestamps=times, frames=out, indices=idx, offsets=offs, scale=scale)
+
+
+def spread_frames(path: str | os.PathLike, n: int = 4, short_side: int | None = 240) -> FrameSample:
+    """`n` frames at the centres of n equal slices of the video (never the often-black first/last frame)."""
+    with VideoReader(path, short_side=short_side) as reader:
+        dur = max(float(reader.info.duration_s or 0.0), 0.0)
+        ts = [dur * (i + 0.5) / n for i in range(n)] if dur > 0 else [0.0]
+        return reader.frames_at(np.asarray(ts, dtype=np.float64))
+
+
+@dataclass
+class FragmentDraws:
+    """Several fragment draws of one video (uint8 [D,T,G·P,G·P,3]) and a few full frames [K,H,W,3]."""
+
+    draws: np.ndarray
+    frames: np.ndarray
+    timestamps: np.ndarray
+
+
+def fragment_draws(path: str | os.PathLike, draws: int, grid: int, size: int, frames: int, seed: int = 0,
+                   random: bool = True, segments: int = 8, full_frames: int = 4) -> FragmentDraws:
+    """`draws` fragment samples (seeds seed..seed+draws-1) and `full_frames` native frames from the last
+    draw's times, from one open reader (what the KSVQE-style model reads per video)."""
+    out = []
+    with VideoReader(path) as r:
+        for i in range(draws):
+            fs = fragments(r, grid=grid, size=size, frames=frames, interval=1, seed=seed + i, random=random,
+                           segments=segments)
+            out.append(fs.frames)
+        times = np.asarray(fs.timestamps)[:: max(1, len(fs.timestamps) // full_frames)][:full_frames]
+        full = r.frames_at(times).frames
+    return FragmentDraws(draws=np.stack(out), frames=full, timestamps=times)

@@ -145,8 +145,9 @@ def make_clip(
     phones do. `gop` is the key-frame interval in frames (default: one per second).
     `frame_fn(index, t)` replaces the drawn shapes with the caller's RGB frames (displayed size).
     """
-    from reelscore.common.atomic import atomic_path
     import av
+
+    from reelscore.common.atomic import atomic_path
 
     path = Path(path)
     if not video and not audio:
@@ -249,6 +250,7 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 
 def _make_png(path: Path) -> Path:
     import av
+
     from reelscore.common.atomic import atomic_path
 
     with atomic_path(path) as tmp:
@@ -269,6 +271,7 @@ def _make_png(path: Path) -> Path:
 def _make_audio_with_cover(path: Path, seconds: float) -> Path:
     """An AAC .m4a whose only picture is an attached cover image (as music files carry)."""
     import av
+
     from reelscore.common.atomic import atomic_path
 
     sr = 44100

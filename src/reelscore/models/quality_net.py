@@ -253,21 +253,14 @@ class VideoSample:
 
 def load_sample(path: str | Path, cfg: KSVQEConfig, draws: int | None = None, train: bool = True) -> VideoSample:
     """Decode fragments (random draws for training, the centred one for inference) and distortion descriptors."""
-    from reelscore.media import VideoReader
-    from reelscore.media.samplers import fragments
+    from reelscore.media.samplers import fragment_draws
     from reelscore.models.quality_distortion import video_descriptors
 
     n = draws if draws is not None else (cfg.draws if train else 1)
     segs = cfg.frames if cfg.frames <= 8 else 8
-    out = []
-    with VideoReader(path) as r:
-        for i in range(n):
-            fs = fragments(r, grid=cfg.grid, size=cfg.patch, frames=cfg.frames, interval=1, seed=cfg.seed + i,
-                           random=train, segments=segs)
-            out.append(fs.frames)
-        times = np.asarray(fs.timestamps)[:: max(1, len(fs.timestamps) // 4)][:4]
-        full = r.frames_at(times).frames
-    return VideoSample(frags=np.stack(out), dist=video_descriptors(full))
+    fd = fragment_draws(path, n, grid=cfg.grid, size=cfg.patch, frames=cfg.frames, seed=cfg.seed, random=train,
+                        segments=segs)
+    return VideoSample(frags=fd.draws, dist=video_descriptors(fd.frames))
 
 
 def _batch(samples: list[VideoSample], draw_idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:

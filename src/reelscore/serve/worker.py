@@ -57,13 +57,9 @@ def extract_thumbnails(path: str | Path, out_dir: Path, n: int = 4, short_side: 
     from PIL import Image
 
     from reelscore.common.atomic import atomic_path
-    from reelscore.media import VideoReader
+    from reelscore.media.samplers import spread_frames
 
-    with VideoReader(path, short_side=short_side) as reader:
-        dur = max(float(reader.info.duration_s or 0.0), 0.0)
-        # Centres of n equal slices: never the very first/last frame, which are often black.
-        ts = [dur * (i + 0.5) / n for i in range(n)] if dur > 0 else [0.0]
-        sample = reader.frames_at(np.asarray(ts, dtype=np.float64))
+    sample = spread_frames(path, n=n, short_side=short_side)
     out_dir.mkdir(parents=True, exist_ok=True)
     for k, frame in enumerate(sample.frames):
         with atomic_path(out_dir / f"{k}.jpg") as tmp:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reelscore.models.registry import ModelError, load_model, read_model_json, resolve_model_dir
+from reelscore.models.predictor import Predictor
+from reelscore.models.registry import ModelError
 from reelscore.models.text_features import cache_dir, normalise_text_columns
 
 
@@ -49,39 +50,45 @@ def predict(
     videos_dir: str | Path | None = None,
     device: str = "cpu",
     workers: int = 1,
+    features_table: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Predict with the model in `model_dir` (or `default`) from a feature store and/or a manifest; write `out` as CSV."""
-    path = resolve_model_dir(model_dir)
-    meta = read_model_json(path)
-    model = load_model(path)
+    """Predict with the model in `model_dir` (or `default`) from a feature store, a manifest and/or a
+    bring-your-own features table; write `out` as CSV (atomically)."""
+    predictor = Predictor.load(model_dir)
+    model = predictor.model
+    meta = predictor.meta
     if hasattr(model, "device"):
         model.device = device
+    table = None
+    if features_table is not None:
+        from reelscore.models.feature_table import read_feature_table
+
+        table = read_feature_table(features_table)
     needs_store = getattr(model, "needs_store", True)
+    text_only = getattr(model, "text_only", False) or (table is not None and not predictor.extractors_without_table(table))
     mdf = None
     if manifest is not None:
         # A text-only model must not require video files, so it reads the manifest's text columns itself.
-        mdf = read_text_manifest(manifest) if getattr(model, "text_only", False) else read_manifest_any(manifest, videos_dir)
+        mdf = read_text_manifest(manifest) if text_only else read_manifest_any(manifest, videos_dir)
     store = None
-    if needs_store:
+    if needs_store and not text_only:
         if features is None and mdf is None:
             raise ModelError(f"model {meta['task']}/{meta['kind']} needs --features STORE or --manifest")
         store_path = Path(features) if features is not None else _default_store_for(Path(manifest))
         if mdf is not None:
-            try:
-                from reelscore.features.pipeline import extract
-            except ImportError:
-                raise ModelError("feature extraction (reelscore.features.pipeline) is not available; pass --features STORE") from None
-            extract(mdf, store_path, extractors=list(meta.get("feature_spec", {})) or None, workers=workers, device=device)
+            from reelscore.features.pipeline import extract
+
+            names = list(predictor.extractors_without_table(table)) if table is not None else list(predictor.extractors)
+            extract(mdf, store_path, extractors=names or None, workers=workers, device=device,
+                    options=getattr(model, "extractor_options", lambda: {})())
         from reelscore.features.store import FeatureStore
 
         store = FeatureStore(store_path)
     elif features is not None and mdf is None:
-        store_path = Path(features)
         from reelscore.features.store import FeatureStore
 
-        store = FeatureStore(store_path)
-    pred = model.predict_source(store=store, manifest=mdf)
-    pred = pred[["Id"] + [t for t in meta["targets"] if t in pred.columns]]
+        store = FeatureStore(Path(features))
+    pred = predictor.predict_source(store=store, manifest=mdf, table=table)
     if out is not None:
         from reelscore.common.atomic import write_table_atomic
 

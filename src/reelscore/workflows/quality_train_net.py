@@ -9,7 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reelscore.workflows.quality_train import TrainQualityError, quality_metrics, source_folds
+from reelscore.workflows.quality_data import (
+    TrainQualityError,
+    quality_metrics,
+    source_folds,
+)
 
 
 def _resolve(base: Path, p: str) -> Path:

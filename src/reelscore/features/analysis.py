@@ -1,0 +1,255 @@
+"""One analysis: a video (and its texts) → its features, for every entry point.
+
+`extract` (store), `score` (in memory), the per-second timeline (windows of the
+same decode), the service and `predict --manifest` all go through `Analyzer`:
+probe → decode once (the shared frame grid at the plan's size, the extra
+samplings extractors ask for, the audio in every rate/layout asked for) →
+extractors in dependency order → outputs plus a reason for each extractor that
+could not answer. Outside `media/`, this is the only module that opens a video.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from reelscore.features.base import (
+    Extractor,
+    ExtractorOutput,
+    FirstFrames,
+    FramePlan,
+    IndexFrames,
+    VideoInputs,
+)
+
+OutputHook = Callable[[Extractor, ExtractorOutput], None]
+
+
+@dataclass
+class Analysis:
+    """The result of analysing one video: its inputs, each extractor's output, and what failed and why."""
+
+    video_id: str
+    path: str | None
+    inputs: VideoInputs | None = None
+    outputs: dict[str, ExtractorOutput] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # extractor → reason
+    media_error: Any = None  # a MediaError for the whole file (probe or frame decode failed)
+    timing: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """The file could be read (individual extractors may still have failed)."""
+        return self.media_error is None
+
+
+def _media_needs(extractors: Iterable[Extractor]) -> set[str]:
+    return set().union(*(e.needs for e in extractors)) if extractors else set()
+
+
+def _grey_small(req: FirstFrames):
+    import cv2
+
+    def f(rgb: np.ndarray) -> np.ndarray:
+        small = cv2.resize(rgb, (req.width, req.height), interpolation=cv2.INTER_LINEAR)
+        return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if req.grey else small
+
+    return f
+
+
+class Analyzer:
+    """The extractors of one run (set up once) and the one way to take a video to their outputs."""
+
+    def __init__(self, extractors: list[Extractor], plan: FramePlan | None = None, device: str = "cpu",
+                 threads: int = 2) -> None:
+        self.extractors = {e.name: e for e in extractors}  # dependency order
+        self.plan = plan or FramePlan()
+        for e in extractors:
+            e.plan = self.plan
+        self.device = device
+        self.threads = max(1, int(threads))
+        self._ready: set[str] = set()
+        self.setup_errors: dict[str, str] = {}
+
+    @classmethod
+    def from_names(cls, names: list[str], plan: FramePlan | None = None, options: dict[str, dict] | None = None,
+                   device: str = "cpu", threads: int = 2) -> "Analyzer":
+        """Build the named extractors (plus what they read), in dependency order."""
+        from reelscore.features.registry import get_extractor, resolve_order
+
+        exts = [get_extractor(n, **(options or {}).get(n, {})) for n in resolve_order(list(names))]
+        return cls(exts, plan=plan, device=device, threads=threads)
+
+    def setup(self, names: Iterable[str] | None = None) -> dict[str, str]:
+        """Load weights of the named extractors now (idempotent); returns {name: why it cannot load}."""
+        for n in names if names is not None else list(self.extractors):
+            if n in self._ready or n in self.setup_errors:
+                continue
+            try:
+                self.extractors[n].setup(self.device)
+                self._ready.add(n)
+            except Exception as exc:  # a missing weight is that extractor's gap, not the run's end
+                self.setup_errors[n] = f"extractor {n!r} unavailable: {type(exc).__name__}: {exc}"
+        return dict(self.setup_errors)
+
+    # ---- decode ---------------------------------------------------------------
+    def decode(self, path: str, video_id: str, texts: dict[str, str] | None = None,
+               names: Iterable[str] | None = None, info=None) -> VideoInputs:
+        """Probe (unless `info` is given) and decode once what the named extractors read.
+
+        Raises MediaError when the file cannot be used at all; a failed audio decode is recorded in
+        `inputs.extra_missing["audio"]` (extractors that need audio then fail with that reason).
+        """
+        from reelscore.media import (
+            AudioSpec,
+            MediaError,
+            VideoReader,
+            decode_audio_tracks,
+            probe,
+        )
+
+        exts = [self.extractors[n] for n in (names if names is not None else self.extractors)]
+        needs = _media_needs(exts)
+        inputs = VideoInputs(video_id=video_id, path=path, texts=dict(texts or {}), plan=self.plan)
+        if not needs & {"frames", "audio", "media"}:
+            return inputs
+        if info is None:
+            info = probe(path)
+        inputs.info = info.to_dict()
+        inputs.duration_s = float(info.duration_s)
+        requests = [r for e in exts for r in e.requests()]
+        if "frames" in needs:
+            first = [r for r in requests if isinstance(r, FirstFrames)]
+            index = [r for r in requests if isinstance(r, IndexFrames)]
+            side = min(self.plan.short_side, min(info.width, info.height))
+            with VideoReader(path, short_side=side, threads=self.threads, info=info) as reader:
+                dur = float(reader.video_duration_s or info.duration_s)
+                grid = self.plan.timestamps(dur)
+                taps = {r: reader.tap_first(r.n, transform=_grey_small(r)) for r in first}
+                extra_t: dict[IndexFrames, np.ndarray] = {}
+                for r in index:
+                    times = reader.frame_times()
+                    if times.size == 0:
+                        inputs.extra_missing[r] = "no frames"
+                        continue
+                    idx = np.linspace(0, times.size - 1, r.count).astype(int)  # floor, as numpy's int cast
+                    extra_t[r] = times[idx]
+                allt = np.concatenate([grid] + list(extra_t.values())) if extra_t else grid
+                caught = {r: reader.tap_at(ts) for r, ts in extra_t.items()}
+                sample = reader.frames_at(allt)
+                reader.finish_taps()
+            inputs.frames, inputs.timestamps = sample.frames[: grid.size], sample.timestamps[: grid.size]
+            inputs.duration_s = dur
+            for r, got in taps.items():
+                inputs.extra[r] = np.stack([a for _, a in got]) if got else None
+                if not got:
+                    inputs.extra_missing[r] = "no decodable frames"
+            for r, ts in extra_t.items():
+                inputs.extra[r] = np.stack([caught[r][float(t)] for t in ts])
+        if "audio" in needs:
+            specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
+            specs = list(dict.fromkeys(specs))
+            try:
+                tracks = decode_audio_tracks(path, specs)
+                inputs.audio, inputs.audio_rate = tracks[0].samples, tracks[0].sample_rate
+                for s, tr in zip(specs[1:], tracks[1:]):
+                    inputs.extra[s] = tr.samples
+            except MediaError as exc:
+                if exc.code != "no_audio_stream":
+                    inputs.extra_missing["audio"] = str(exc)
+                    inputs.extra_missing["audio_code"] = exc.code
+                inputs.audio_missing = exc.message if exc.code == "no_audio_stream" else str(exc)
+        return inputs
+
+    # ---- extractors -----------------------------------------------------------
+    def run(self, inputs: VideoInputs, names: Iterable[str] | None = None, skip: Iterable[str] = (),
+            on_output: OutputHook | None = None, on_stage: Callable[[str, int, int], None] | None = None
+            ) -> tuple[dict[str, ExtractorOutput], dict[str, str]]:
+        """Run the named extractors in dependency order on decoded inputs → (outputs, errors)."""
+        names = [n for n in self.extractors if names is None or n in set(names)]
+        outs: dict[str, ExtractorOutput] = {}
+        errors: dict[str, str] = {}
+        skip = set(skip)
+        for i, name in enumerate(names):
+            if on_stage is not None:
+                on_stage(name, i, len(names))
+            if name in skip:
+                continue
+            ext = self.extractors[name]
+            # a dependency that failed here is an error; one not run (a text-only row) leaves the extractor to cope
+            missing = [d for d in ext.requires if d in errors]
+            if missing:
+                errors[name] = f"needs {', '.join(missing)}, which failed"
+                continue
+            if "audio" in ext.needs and "audio" in inputs.extra_missing:
+                errors[name] = inputs.extra_missing["audio"]
+                continue
+            self.setup([name])
+            if name in self.setup_errors:
+                errors[name] = self.setup_errors[name]
+                continue
+            try:
+                out = ext.extract(inputs)
+            except Exception as exc:  # one extractor failing leaves the others and says why
+                errors[name] = f"{type(exc).__name__}: {exc}"
+                if os.environ.get("REELSCORE_DEBUG") == "1":
+                    traceback.print_exc()
+                continue
+            outs[name] = out
+            inputs.prior[name] = out
+            if on_output is not None:
+                on_output(ext, out)
+        return outs, errors
+
+    def analyze(self, path: str | None, video_id: str | None = None, texts: dict[str, str] | None = None,
+                names: Iterable[str] | None = None,
+                on_stage: Callable[[str, int, int], None] | None = None) -> Analysis:
+        """Probe, decode once and run the extractors on one video; never raises for a bad input."""
+        from reelscore.media import MediaError
+
+        names = list(self.extractors) if names is None else [n for n in self.extractors if n in set(names)]
+        vid = video_id or (os.path.splitext(os.path.basename(path))[0] if path else "video")
+        res = Analysis(video_id=vid, path=path)
+        t0 = time.perf_counter()
+        media_names = [n for n in names if self.extractors[n].needs & {"frames", "audio", "media"}]
+        try:
+            if path is None and media_names:
+                raise MediaError("not_found", "", "no video file given")
+            res.inputs = self.decode(path, vid, texts, names) if path is not None else VideoInputs(
+                video_id=vid, texts=dict(texts or {}), plan=self.plan)
+        except MediaError as exc:
+            res.media_error = exc
+            res.inputs = VideoInputs(video_id=vid, path=path, texts=dict(texts or {}), plan=self.plan)
+            for n in media_names:
+                res.errors[n] = str(exc)
+        res.timing["decode"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        outs, errs = self.run(res.inputs, names, skip=res.errors, on_stage=on_stage)
+        res.outputs, res.errors = outs, {**res.errors, **errs}
+        res.timing["features"] = time.perf_counter() - t1
+        return res
+
+    # ---- windows ----------------------------------------------------------------
+    @staticmethod
+    def window(inputs: VideoInputs, start: float, end: float) -> VideoInputs | None:
+        """The inputs of [start, end) as if it were a clip of its own (times shifted to 0); None without frames."""
+        w = dataclasses.replace(inputs, video_id=f"{inputs.video_id}@{start:g}", prior={},
+                                duration_s=float(end - start), extra={}, extra_missing={})
+        if inputs.frames is not None:
+            sel = (inputs.timestamps >= start - 1e-9) & (inputs.timestamps < end - 1e-9)
+            if not sel.any():
+                return None
+            w.frames, w.timestamps = inputs.frames[sel], inputs.timestamps[sel] - start
+        if inputs.audio is not None:
+            r = inputs.audio_rate
+            w.audio = np.ascontiguousarray(inputs.audio[int(start * r):int(end * r)])
+            if w.audio.size < r // 4:  # under 0.25 s of sound is not a window the tagger can read
+                w.audio = None
+                w.audio_missing = "window shorter than 0.25 s"
+        return w

@@ -56,6 +56,7 @@ class Scorer:
         self.model_info: dict[str, dict] = {}  # task -> provenance of the model
         self.analyzer = None
         self.plan = None
+        self.absent: dict[str, str] = {}  # optional extractor -> why it is not run (its member does not answer)
 
     @property
     def extractors(self) -> dict[str, Any]:
@@ -119,8 +120,15 @@ class Scorer:
         except Exception as exc:
             self.problems["features"] = f"cannot set up extractors {sorted(wanted)}: {exc}"
             return
+        optional_all = set()
+        for pred in self.predictors.values():
+            optional_all |= set(getattr(pred.model, "optional_extractors", lambda: ())())
         for n, why in self.analyzer.setup().items():
-            self.problems[f"extractor:{n}"] = why
+            if n in optional_all and n not in {"semantic", "audio"}:
+                # an optional member's input (e.g. CLIP without weights): that member is absent, the install is fine
+                self.absent[n] = why
+            else:
+                self.problems[f"extractor:{n}"] = why
         for task, pred in list(self.predictors.items()):
             optional = set(getattr(pred.model, "optional_extractors", lambda: ())())
             for name, version in pred.extractors.items():
@@ -140,7 +148,7 @@ class Scorer:
     def parts(self) -> dict[str, Any]:
         """What this scorer can produce, and why not where it cannot."""
         self.load()
-        return {"problems": dict(self.problems), "models": dict(self.model_info),
+        return {"problems": dict(self.problems), "absent": dict(self.absent), "models": dict(self.model_info),
                 "extractors": {n: e.version for n, e in self.extractors.items()}}
 
     # ---- scoring ----------------------------------------------------------------
@@ -177,7 +185,7 @@ class Scorer:
             t1 = time.perf_counter()
             inputs = None
             if self.analyzer is not None:
-                inputs = self.analyzer.decode(str(path), out["video_id"], texts, info=info)
+                inputs = self.analyzer.decode(str(path), out["video_id"], texts, names=list(self.extractors), info=info)
             timing["decode"] = time.perf_counter() - t1
         except MediaError as exc:
             out["error"] = {"code": exc.code, **exc.to_dict()}
@@ -244,7 +252,8 @@ class Scorer:
         pooled = pd.DataFrame(np.concatenate(blocks, axis=1) if blocks else np.zeros((len(feats), 0)),
                               index=pd.Index(index, name="video_id"), columns=cols)
         tx = pd.DataFrame(texts or [{} for _ in index], index=index).reindex(columns=["title", "description", "caption"])
-        return FeatureRows(ids=list(index), pooled=pooled, texts=tx, failed=dict(zip(index, errors)))
+        failed = {i: {**self.absent, **e} for i, e in zip(index, errors)}
+        return FeatureRows(ids=list(index), pooled=pooled, texts=tx, failed=failed)
 
     def _engagement(self, rows, unavailable) -> dict[str, Any]:
         results: dict[str, Any] = {}

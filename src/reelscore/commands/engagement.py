@@ -19,9 +19,11 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 
     @train_app.command("engagement")
     def train_engagement_cmd(
-        labels: Path = typer.Option(..., "--labels", help="Labels: `reelscore labels` output (video_id,nawp,ecr,...) or a SnapUGC/EVQA CSV (Id,...,ECR[,NAWP])."),
+        labels: list[Path] = typer.Option(..., "--labels", help="Labels: `reelscore labels` output (video_id,nawp,ecr,...) or a SnapUGC/EVQA CSV (Id,...,ECR[,NAWP]); repeat to join files (shared ids must agree)."),
         out: Path = typer.Option(..., "--out", help="Model directory to write."),
-        model: str = typer.Option("text", "--model", help="net | gbdt | ridge | text."),
+        model: str = typer.Option("text", "--model", help="net | gbdt | ridge | text | fused."),
+        features_table: Optional[list[Path]] = typer.Option(None, "--features-table", help="fused: CSV/Parquet keyed by Id with coldsignal signal columns and/or clip_000..clip_511 (repeat to join several on Id)."),
+        exclude_ids: Optional[Path] = typer.Option(None, "--exclude-ids", help="File of ids (one per line) to drop from the labels before training, e.g. evaluation_ids.txt."),
         features: Optional[Path] = typer.Option(None, "--features", help="Feature store (needed by net, gbdt, ridge)."),
         manifest: Optional[Path] = typer.Option(None, "--manifest", help="Text model: take Title/Description/Caption from this manifest instead of the labels CSV."),
         config: Optional[Path] = typer.Option(None, "--config", help="YAML config of the model kind."),
@@ -39,6 +41,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
           reelscore train engagement --model text --labels text_ecr_dev.csv --out models/text --folds 5
           reelscore train engagement --model ridge --features store/ --labels labels.parquet --out models/ridge
           reelscore train engagement --model net --features store/ --labels labels.parquet --out models/net
+          reelscore train engagement --model fused --labels coldsignal_dev.csv --labels text_ecr_dev.csv \\
+              --features-table coldsignal_dev.csv --features-table coldsignal_clip_vitb32_dev.parquet --out models/fused
         """
         from reelscore.models.registry import ModelError
         from reelscore.training.labels import LabelError
@@ -46,8 +50,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 
         try:
             summary = train_engagement(
-                model, labels, out, features=features, manifest=manifest, config=config, device=device,
-                val_split=val_split, folds=folds, seed=seed, targets=target or None, curve=not no_curve,
+                model, labels if len(labels) > 1 else labels[0], out, features=features, manifest=manifest,
+                config=config, device=device, val_split=val_split, folds=folds, seed=seed, targets=target or None,
+                curve=not no_curve, features_table=features_table or None, exclude_ids=exclude_ids,
             )
         except (ModelError, LabelError, ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
@@ -63,6 +68,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Folder of <Id>.mp4 for SnapUGC-style manifests."),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
         workers: int = typer.Option(1, "--workers", help="Extraction workers when a manifest needs features."),
+        features_table: Optional[list[Path]] = typer.Option(None, "--features-table", help="Bring-your-own features (CSV/Parquet keyed by Id; coldsignal signal columns and/or clip_000..clip_511; repeat to join several) for the fused model's members."),
+        clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) so the fused model's CLIP member reads the videos."),
     ) -> None:
         """Predict with any model directory (engagement or quality) → CSV ready for `reelscore evaluate`.
 
@@ -71,14 +78,16 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
           reelscore predict --model default --manifest test.csv --out pred.csv
           reelscore predict --model models/ridge --features store/ --out pred.csv
           reelscore predict --model quality_default --manifest processed/manifest.csv --out mos.csv
+          reelscore predict --model default --manifest M.csv --features-table warehouse.parquet --out pred.csv
         """
         from reelscore.models.registry import ModelError
         from reelscore.training.predict import predict
 
-        if features is None and manifest is None:
-            _fail("give --features STORE or --manifest M")
+        if features is None and manifest is None and features_table is None:
+            _fail("give --features STORE, --manifest M or --features-table T")
         try:
-            pred = predict(model, features=features, manifest=manifest, out=out, videos_dir=videos_dir, device=device, workers=workers)
+            pred = predict(model, features=features, manifest=manifest, out=out, videos_dir=videos_dir, device=device,
+                           workers=workers, features_table=features_table or None, clip_checkpoint=clip_checkpoint)
         except (ModelError, ValueError, FileNotFoundError) as exc:
             _fail(str(exc))
         cols = [c for c in pred.columns if c != "Id"]

@@ -1,1 +1,1 @@
-"""Feature extraction: extractors per modality, a registry, the feature store and the pipeline."""
+"""Feature extraction: the one analysis (probe, one decode, extractors), extractors per modality, registry, store, pipeline."""

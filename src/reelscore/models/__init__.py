@@ -1,4 +1,4 @@
-"""Models: the engagement network (SnapUGC design), light models on pooled features, text models, losses.
+"""Models: every kind in the registry (text, light, fused, EngagementNet, KSVQE-style), the one Predictor, losses.
 
 Every model kind registers itself in `reelscore.models.registry` and is stored as a
 model directory (`model.json` + weight files) that `reelscore predict` can load.

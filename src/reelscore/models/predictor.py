@@ -190,7 +190,10 @@ class Predictor:
             if table is not None:
                 raise ModelError(f"model kind {self.kind!r} does not read a --features-table")
             pred = self.model.predict_source(store=store, manifest=manifest)
-        return pred[["Id"] + [t for t in self.targets if t in pred.columns]]
+        keep = ["Id"] + [t for t in self.targets if t in pred.columns]
+        # a fused model's member values ride along as <target>_<member> columns
+        keep += [c for c in pred.columns if any(c.startswith(f"{t}_") for t in self.targets)]
+        return pred[keep]
 
     def _clip_notes(self, values: pd.DataFrame) -> dict[str, dict[str, str]]:
         """A note where a value sits on the model's clip bound (its input is outside the training range)."""

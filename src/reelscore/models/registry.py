@@ -118,6 +118,7 @@ _BUILTIN = {
     ("engagement", "ridge"): "reelscore.models.light",
     ("engagement", "gbdt"): "reelscore.models.light",
     ("engagement", "net"): "reelscore.models.engagement_net",
+    ("engagement", "fused"): "reelscore.models.fused",
 }
 
 

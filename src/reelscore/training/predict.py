@@ -50,7 +50,8 @@ def predict(
     videos_dir: str | Path | None = None,
     device: str = "cpu",
     workers: int = 1,
-    features_table: str | Path | None = None,
+    features_table: str | Path | list | None = None,
+    clip_checkpoint: str | Path | None = None,
 ) -> pd.DataFrame:
     """Predict with the model in `model_dir` (or `default`) from a feature store, a manifest and/or a
     bring-your-own features table; write `out` as CSV (atomically)."""
@@ -66,6 +67,12 @@ def predict(
         table = read_feature_table(features_table)
     needs_store = getattr(model, "needs_store", True)
     text_only = getattr(model, "text_only", False) or (table is not None and not predictor.extractors_without_table(table))
+    if not text_only and manifest is not None and videos_dir is None and hasattr(model, "optional_extractors"):
+        # video members are optional: a manifest without video files leaves them absent instead of failing
+        from reelscore.common.tables import read_table
+
+        cols = {str(c).strip().lower() for c in read_table(manifest, role="manifest", error=ModelError).columns}
+        text_only = "path" not in cols
     mdf = None
     if manifest is not None:
         # A text-only model must not require video files, so it reads the manifest's text columns itself.
@@ -79,8 +86,13 @@ def predict(
             from reelscore.features.pipeline import extract
 
             names = list(predictor.extractors_without_table(table)) if table is not None else list(predictor.extractors)
-            extract(mdf, store_path, extractors=names or None, workers=workers, device=device,
-                    options=getattr(model, "extractor_options", lambda: {})())
+            options = {}
+            if "clip_mean3" in names:
+                if clip_checkpoint is None:  # the CLIP member is absent without weights; the others still answer
+                    names.remove("clip_mean3")
+                else:
+                    options["clip_mean3"] = {"checkpoint": str(clip_checkpoint)}
+            extract(mdf, store_path, extractors=names or None, workers=workers, device=device, options=options)
         from reelscore.features.store import FeatureStore
 
         store = FeatureStore(store_path)

@@ -116,6 +116,94 @@ def evaluate_matrix(
     return metrics
 
 
+def load_label_files(paths: str | Path | list, targets: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """load_labels over one or several files; rows of a shared id are kept once when their labels agree."""
+    from reelscore.training.labels import LabelError
+
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if len(paths) == 1:
+        return load_labels(paths[0], targets)
+    parts = [load_labels(p, targets) for p in paths]
+    cols = [t for t in parts[0][0].columns if all(t in Y.columns for Y, _ in parts)]
+    if not cols:
+        raise LabelError(f"the label files {[str(p) for p in paths]} share no target column")
+    Y = pd.concat([Y[cols] for Y, _ in parts])
+    T = pd.concat([tx.reindex(columns=["title", "description", "caption"]) for _, tx in parts])
+    dup = Y.index.duplicated(keep=False)
+    if dup.any():
+        g = Y[dup].groupby(level=0)
+        clash = [i for i, d in g if (d.max() - d.min()).abs().max() > 1e-9]
+        if clash:
+            raise LabelError(f"ids in several label files disagree on {cols}: {clash[:3]} ({len(clash)} ids)")
+        _log(f"{int(dup.sum() - g.ngroups)} rows repeated across label files (same labels) kept once")
+    keep = ~Y.index.duplicated(keep="first")
+    return Y[keep], T[keep]
+
+
+def train_fused(Y: pd.DataFrame, texts: pd.DataFrame, out: Path, labels, features=None, features_table=None,
+                cfg: dict | None = None, seed: int = 0, t0: float | None = None) -> dict[str, Any]:
+    """The fused engagement model (text + signals + CLIP members, stacked per subset) → model directory."""
+    from reelscore.common.config import config_from_dict
+    from reelscore.common.progress import make_progress
+    from reelscore.models.fused import TARGET, FusedConfig, FusedEngagementModel, known_empty_texts
+    from reelscore.models.feature_table import column_groups, read_feature_table
+
+    t0 = t0 or time.time()
+    if TARGET not in Y.columns:
+        raise ModelError(f"the fused model predicts {TARGET}; the labels have {list(Y.columns)}")
+    fcfg = config_from_dict(FusedConfig, dict(cfg or {}) | {"seed": seed})
+    table = read_feature_table(features_table) if features_table is not None else None
+    pooled = None
+    if features is not None:
+        from reelscore.features.store import FeatureStore
+
+        store = FeatureStore(features)
+        have = [e for e in ("coldsignal", "clip_mean3") if e in store.extractors()]
+        if have:
+            pooled = store.pooled(have)
+            pooled.index = pooled.index.astype(str)
+    ids = [str(i) for i in Y.index]
+    if table is not None:
+        unknown = len(set(table.index) - set(ids))
+        _log(f"features table: {len(table)} rows, column groups {sorted(column_groups(table))}"
+             + (f"; {unknown} ids without labels ignored" if unknown else ""))
+    m = FusedEngagementModel(fcfg)
+    with make_progress() as prog:
+        task = prog.add_task("train fused", total=None, rate="")
+
+        def tick(done: int, total: int, what: str) -> None:
+            prog.update(task, completed=done, total=total, rate=what)
+
+        tx = known_empty_texts(texts.reindex(Y.index).set_axis(ids)) if texts.shape[1] else None
+        m.fit(ids, Y[TARGET].to_numpy(np.float64), texts=tx, pooled=pooled,
+              table=table, progress=tick)
+    from reelscore.common.stats import plcc, srcc
+
+    y = Y[TARGET].to_numpy(np.float64)
+    val: dict[str, Any] = {"protocol": f"{fcfg.folds}-fold out-of-fold predictions on the training rows (seed {seed}); "
+                                       "stackers fit on the same out-of-fold rows (2-4 coefficients)",
+                           "members": {}, "subsets": {}}
+    for name, p in m.oof_.items():
+        ok = np.isfinite(p) & np.isfinite(y)
+        val["members"][name] = {"n": int(ok.sum()), "srcc": srcc(p[ok], y[ok]), "plcc": plcc(p[ok], y[ok])}
+    for key, st in m.stackers.items():
+        ok = np.isfinite(y) & np.all([np.isfinite(m.oof_[n]) for n in st["members"]], axis=0)
+        z = st["intercept"] + sum(c * m.oof_[n][ok] for c, n in zip(st["coef"], st["members"]))
+        val["subsets"][key] = {"n": int(ok.sum()), "srcc": srcc(z, y[ok]), "plcc": plcc(z, y[ok]),
+                               "weights": dict(zip(st["members"], st["coef"]))}
+        _log(f"{key}: {int(ok.sum())} rows, out-of-fold SRCC {val['subsets'][key]['srcc']:.4f}")
+    m.val_metrics = {TARGET: val}
+    m.extra["training"] = {"labels": [str(p) for p in (labels if isinstance(labels, (list, tuple)) else [labels])],
+                           "features_table": [str(p) for p in (features_table if isinstance(features_table, (list, tuple)) else [features_table])] if features_table else None,
+                           "features": str(features) if features else None, "rows": int(len(Y)), "seed": seed,
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                           "seconds": round(time.time() - t0, 1)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    m.save(out)
+    return {"model_dir": str(out), "kind": "fused", "targets": [TARGET], "rows": int(len(Y)),
+            "members": m.member_names(), "val_metrics": {k: v for k, v in val.items() if k != "protocol"}}
+
+
 def train_engagement(
     model: str,
     labels: str | Path,
@@ -129,14 +217,24 @@ def train_engagement(
     seed: int = 0,
     targets: list[str] | None = None,
     curve: bool = True,
+    features_table: str | Path | list | None = None,
+    exclude_ids: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Train an engagement model of kind net|gbdt|ridge|text and write it to `out`; returns a summary."""
+    """Train an engagement model of kind net|gbdt|ridge|text|fused and write it to `out`; returns a summary.
+
+    `labels` may be several files (joined on id; a shared id must carry the same labels).
+    """
     t0 = time.time()
     if val_split is not None and folds is not None:
         raise ValueError("give --val-split or --folds, not both")
     if folds is not None and folds < 2:
         raise ValueError("--folds must be at least 2")
-    Y, texts = load_labels(labels, targets)
+    Y, texts = load_label_files(labels, targets)
+    if exclude_ids is not None:
+        drop = set(Path(exclude_ids).read_text(encoding="utf-8").split())
+        keep = ~Y.index.isin(list(drop))
+        _log(f"{exclude_ids}: {int((~keep).sum())} labelled rows dropped before training")
+        Y, texts = Y[keep], texts[keep]
     Y = report_label_gaps(Y, labels)
     from reelscore.common.config import read_yaml_mapping
 
@@ -147,6 +245,9 @@ def train_engagement(
 
         return train_net(Y, features, out, cfg, device=device, val_split=val_split, seed=seed, labels_path=labels,
                          curve=curve)
+    if model == "fused":
+        return train_fused(Y, texts, out, labels, features=features, features_table=features_table, cfg=cfg,
+                           seed=seed, t0=t0)
     if model == "text":
         from reelscore.common.config import config_from_dict
         from reelscore.models.light import learner_config
@@ -188,7 +289,7 @@ def train_engagement(
         X, cols = pooled.loc[ids].to_numpy(dtype=np.float64), list(pooled.columns)
         inputs = {"extractors": list(spec)}
     else:
-        raise ValueError(f"unknown --model {model!r}; choose net, gbdt, ridge or text")
+        raise ValueError(f"unknown --model {model!r}; choose net, gbdt, ridge, text or fused")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     curve_tmp = out.parent / f".{out.name}.learning_curve.png" if curve else None

@@ -1,0 +1,64 @@
+"""Reader taps: one decode pass serves the grid, the first-N frames and exact index frames; audio specs share one decode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reelscore.media import AudioSpec, VideoReader, decode_audio, decode_audio_tracks
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    from reelscore.media.synth import make_clip
+
+    # key frame every 5 frames: the grid would seek, which the first-N tap must hold off
+    return make_clip(tmp_path_factory.mktemp("taps") / "t.mp4", seconds=4.0, width=64, height=112, fps=20, gop=5, seed=7)
+
+
+def test_first_frames_tap_equals_plain_decode(clip):
+    with VideoReader(clip) as r:
+        plain = [f for _, f in zip(range(30), (a for _, a in r.iter_frames()))]
+    with VideoReader(clip, short_side=48) as r:
+        got = r.tap_first(30)
+        grid = r.frames_at(np.arange(16) / 4.0)
+        r.finish_taps()
+        tapped_decodes = r.decoded_frames
+    with VideoReader(clip, short_side=48) as r:
+        ref_grid = r.frames_at(np.arange(16) / 4.0)
+    assert len(got) == 30
+    for (t, a), b in zip(got, plain):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(grid.frames, ref_grid.frames)  # the tap does not change the grid
+    assert tapped_decodes <= 80  # 4 s at 20 fps: nothing decoded twice
+
+
+def test_first_frames_beyond_the_grid_and_short_videos(clip):
+    with VideoReader(clip) as r:
+        got = r.tap_first(500, transform=lambda a: a.mean())
+        r.frames_at([0.0, 0.5])
+        r.finish_taps()
+    assert len(got) == 80  # the whole video when it is shorter than asked
+
+
+def test_index_frames_tap(clip):
+    with VideoReader(clip) as r:
+        times = r.frame_times()
+        want = times[[0, 40, 79]]
+        got = r.tap_at(want)
+        r.frames_at(np.r_[np.arange(16) / 4.0, want])
+        r.finish_taps()
+    with VideoReader(clip) as r:
+        ref = r.frames_at(want).frames
+    assert sorted(got) == sorted(float(t) for t in want)
+    for t, f in zip(want, ref):
+        np.testing.assert_array_equal(got[float(t)], f)
+
+
+def test_audio_specs_from_one_decode(clip):
+    mono, stereo, capped = decode_audio_tracks(clip, [AudioSpec(16000, "mono"), AudioSpec(22050, "stereo", "s16"),
+                                                      AudioSpec(8000, "mono", "fltp", 1.5)])
+    np.testing.assert_allclose(mono.samples, decode_audio(clip).samples)
+    assert stereo.samples.shape[0] == 2 and stereo.sample_rate == 22050
+    assert np.all(np.abs(stereo.samples) <= 1) and np.allclose(stereo.samples * 32768, np.round(stereo.samples * 32768))
+    assert capped.samples.shape == (12000,)

@@ -1,0 +1,82 @@
+"""One path from a video to its numbers: `extract` + `predict` and `score` agree, and `score --workers 2` keeps order."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    from reelscore.media.synth import make_clip
+
+    d = tmp_path_factory.mktemp("onepath")
+    # same title and description, different pictures, sound and compression
+    specs = [dict(crf=18, seed=1), dict(crf=45, seed=2, fps=25), dict(crf=30, seed=3, channels=1), dict(crf=24, seed=4, audio=False)]
+    return [make_clip(d / f"c{i}.mp4", seconds=3.0, width=96, height=160, **s) for i, s in enumerate(specs)]
+
+
+TITLE, DESC = "Sunday skate session", "new trick at the park"
+
+
+def test_extract_predict_and_score_give_the_same_numbers(clips, tmp_path):
+    from reelscore.cli import app
+
+    r = CliRunner()
+    manifest = pd.DataFrame({"video_id": [p.stem for p in clips], "path": [str(p) for p in clips],
+                             "title": TITLE, "description": DESC})
+    mpath = tmp_path / "m.csv"
+    manifest.to_csv(mpath, index=False)
+    res = r.invoke(app, ["predict", "--model", "default", "--manifest", str(mpath), "--out", str(tmp_path / "e.csv")])
+    assert res.exit_code == 0, res.output
+    res = r.invoke(app, ["predict", "--model", "quality-default", "--manifest", str(mpath), "--out", str(tmp_path / "q.csv")])
+    assert res.exit_code == 0, res.output
+    eng = pd.read_csv(tmp_path / "e.csv").set_index("Id")
+    mos = pd.read_csv(tmp_path / "q.csv").set_index("Id")
+    res = r.invoke(app, ["score", *map(str, clips), "--title", TITLE, "--description", DESC, "--json", "--no-timeline"])
+    assert res.exit_code == 0, res.output
+    scored = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert [s["video_id"] for s in scored] == [p.stem for p in clips]
+    for s in scored:
+        assert s["scores"]["ecr"]["value"] == pytest.approx(eng.at[s["video_id"], "ECR"], abs=1e-6)
+        assert s["scores"]["mos"]["value"] == pytest.approx(mos.at[s["video_id"], "MOS"], abs=1e-6)
+
+
+def test_score_reads_the_video_and_names_its_members(clips):
+    from reelscore.scoring import Scorer
+
+    s = Scorer().load()
+    if s.model_info["engagement"]["kind"] != "fused":
+        pytest.skip("the shipped engagement default is not the fused model")
+    a, b = (s.score(p, title=TITLE, description=DESC) for p in clips[:2])
+    ea, eb = a["scores"]["ecr"], b["scores"]["ecr"]
+    assert ea["value"] != eb["value"]  # same texts, different videos
+    assert set(ea["members"]) >= {"text", "signals"} and ea["members"]["text"] == eb["members"]["text"]
+    assert ea["members"]["signals"] != eb["members"]["signals"]
+    assert "coldsignal" in ea["inputs"]
+    if "clip" in ea["members"] and "unavailable" in ea["members"]["clip"]:
+        assert "--clip-checkpoint" in ea["members"]["clip"]["unavailable"]
+    bare = s.score(clips[0])  # no text: the video members still answer, and the text member says why not
+    assert bare["scores"]["ecr"]["value"] is not None
+    assert "title" in bare["scores"]["ecr"]["members"]["text"]["unavailable"]
+
+
+def test_score_workers_keep_input_order(clips, tmp_path):
+    from reelscore.cli import app
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clips[0].read_bytes()[:3000])
+    order = [clips[2], broken, clips[0], clips[1]]
+    res = CliRunner().invoke(app, ["score", *map(str, order), "--workers", "2", "--json", "--no-timeline"])
+    assert res.exit_code == 1  # one input is broken; the others are scored
+    rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert [r["video_id"] for r in rows] == [p.stem for p in order]
+    assert [r["ok"] for r in rows] == [True, False, True, True]
+    one = CliRunner().invoke(app, ["score", str(clips[2]), "--json", "--no-timeline"])
+    single = json.loads(next(line for line in one.stdout.splitlines() if line.startswith("{")))
+    assert rows[0]["scores"]["ecr"]["value"] == pytest.approx(single["scores"]["ecr"]["value"], abs=1e-9)

@@ -85,3 +85,48 @@ def test_sigkill_mid_queue_then_restart_completes_every_job_once(tmp_path):
     assert sorted(rows) == sorted(ids) and set(rows.values()) == {1}
     assert dict(finals) == {j: 1 for j in ids}
     assert stale == 0
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_stops_cleanly_after_a_worker_was_killed_and_restarted(tmp_path, sig):
+    """Kill -9 an idle worker, let the supervisor restart it, then stop the server: it exits, no job lost."""
+    import os
+    import signal
+    import subprocess
+
+    from reelscore.media.synth import make_clip
+
+    clip = make_clip(tmp_path / "c.mp4", 2.0, 64, 112, 15, seed=7)
+    data = tmp_path / "data"
+    srv = ServerProc(data, "--workers", "1")
+    srv.start()
+    try:
+        worker = _children(srv.proc.pid)
+        assert worker
+        time.sleep(1.0)  # idle: the worker sits in its wait between queue polls
+        for pid in worker:
+            os.kill(pid, signal.SIGKILL)
+        with httpx.Client(base_url=srv.url, timeout=30.0) as c:
+            deadline = time.monotonic() + 180
+            h = {}
+            while time.monotonic() < deadline:
+                h = c.get("/v1/health").json()["workers"]
+                if h["restarts"] >= 1 and h["ready"] >= 1:
+                    break
+                time.sleep(0.3)
+            assert h["restarts"] >= 1 and h["ready"] >= 1, h
+            job = submit(c, clip, title="after restart").json()["id"]
+            assert wait_job(c, job)["status"] == "done"
+            time.sleep(1.0)  # idle again before the stop
+        srv.proc.send_signal(getattr(signal, sig))
+        try:
+            code = srv.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"server still running 30 s after {sig} (shutdown hang):\n{srv.log()}")
+        assert code is not None
+        time.sleep(1.0)
+        assert _alive(_children(srv.proc.pid)) == []
+    finally:
+        srv.kill()
+    con = sqlite3.connect(data / "jobs.sqlite3")
+    assert con.execute("SELECT status, completions FROM jobs").fetchall() == [("done", 1)]

@@ -124,11 +124,11 @@ def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads
         log.error("worker %s: loaded with problems: %s", name, scorer.problems)
     write_text_atomic(worker_state_path(data_dir, name), json.dumps({"pid": os.getpid(), "problems": scorer.problems}))
     store = JobStore(db_path)
-    ready.set()
-    while not stop.is_set():
+    ready.value = 1
+    while not stop.value:
         job = store.claim(name)
         if job is None:
-            stop.wait(IDLE_POLL_S)
+            time.sleep(IDLE_POLL_S)
             continue
         log.info("job %s: start (attempt %d)", job.id, job.attempts)
         t0 = time.perf_counter()
@@ -153,7 +153,9 @@ class WorkerPool:
         self.n_frames = n_frames
         self.score_config = dict(score_config or {})
         self._ctx = mp.get_context("spawn")  # no fork of a threaded server holding sockets and torch state
-        self._stop = self._ctx.Event()
+        # Lock-free shared flags, not multiprocessing.Event: a worker killed inside Event.wait() leaves the
+        # Event's condition counting a sleeper that never wakes, and the next set() waits for it forever.
+        self._stop = self._ctx.RawValue("b", 0)
         self._procs: dict[str, tuple[mp.process.BaseProcess, object]] = {}
         self._lock = threading.Lock()
         self._sup: threading.Thread | None = None
@@ -162,7 +164,7 @@ class WorkerPool:
         self.threads = max(1, (os.cpu_count() or 1) // self.n)
 
     def _spawn(self, name: str) -> None:
-        ready = self._ctx.Event()
+        ready = self._ctx.RawValue("b", 0)
         p = self._ctx.Process(
             target=worker_main,
             args=(str(self.store.db_path), str(self.data_dir), name, os.getpid(), self.threads, self.n_frames,
@@ -201,7 +203,7 @@ class WorkerPool:
         procs = [v for _, v in procs_named]
         problems: dict[str, dict] = {}
         for name, (p, r) in procs_named:
-            if not (p.is_alive() and r.is_set()):
+            if not (p.is_alive() and r.value):
                 continue
             try:
                 state = json.loads(worker_state_path(self.data_dir, name).read_text(encoding="utf-8"))
@@ -212,7 +214,7 @@ class WorkerPool:
         return {
             "workers": self.n,
             "alive": sum(p.is_alive() for p, _ in procs),
-            "ready": sum(p.is_alive() and r.is_set() for p, r in procs),
+            "ready": sum(bool(p.is_alive() and r.value) for p, r in procs),
             "restarts": self.restarts,
             "problems": problems,
         }
@@ -225,7 +227,7 @@ class WorkerPool:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask workers to stop after their current job; kill the slow ones and requeue what they held."""
         self._stopping.set()
-        self._stop.set()
+        self._stop.value = 1
         deadline = time.monotonic() + timeout_s
         with self._lock:
             procs = dict(self._procs)

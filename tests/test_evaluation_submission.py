@@ -94,11 +94,30 @@ CASES = {
 }
 
 
+# what only an organiser's format check refuses: an error with strict, a warning otherwise
+STRICT_ONLY = {"extra_ids", "out_of_range"}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_prediction_message(tmp_path, truth, case):
     text, expected = CASES[case]
-    msg = _err(tmp_path, truth, text)
+    msg = _err(tmp_path, truth, text, strict=case in STRICT_ONLY)
     assert msg == f"{tmp_path / 'pred.csv'}: {expected}"
+
+
+@pytest.mark.parametrize("case", sorted(STRICT_ONLY))
+def test_legitimate_outputs_are_scored_with_a_warning(tmp_path, truth, case):
+    from scipy.stats import pearsonr, spearmanr
+
+    text, _ = CASES[case]
+    pred = write(tmp_path / "pred.csv", text)
+    r = evaluate("evqa", pred, truth, n_boot=0)
+    rows = dict(line.split(",") for line in text.splitlines()[1:])
+    t = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    p = [float(rows[k]) for k in "abcdefg"]
+    want = 0.6 * spearmanr(p, t)[0] + 0.4 * pearsonr(p, t)[0]
+    assert r["final"]["value"] == pytest.approx(want, abs=1e-9)
+    assert any("--strict" in w for w in r["warnings"])
 
 
 def test_empty_file(tmp_path, truth):
@@ -122,7 +141,7 @@ def test_binary_file(tmp_path, truth):
 
 def test_range_override_and_none(tmp_path, truth):
     text = "Id,ECR\na,0.1\nb,1.5\nc,0.3\nd,0.4\ne,0.5\nf,0.6\ng,0.7"
-    assert "outside the prediction range [0, 1.2]" in _err(tmp_path, truth, text, value_range=(0, 1.2))
+    assert "outside the prediction range [0, 1.2]" in _err(tmp_path, truth, text, value_range=(0, 1.2), strict=True)
     r = evaluate("evqa", tmp_path / "pred.csv", truth, n_boot=0, value_range=None)
     assert r["settings"]["value_range"] is None
 
@@ -138,8 +157,24 @@ def test_kvq_wrong_header_and_mos_range(tmp_path):
     truth = write(tmp_path / "truth.csv", "filename,score\nx.mp4,1\ny.mp4,2\nz.mp4,3")
     msg = _err(tmp_path, truth, "clip,quality\nx.mp4,1\ny.mp4,2\nz.mp4,3", protocol="kvq")
     assert msg.endswith("wrong header: expected columns filename,score, found clip,quality (missing filename,score)")
-    msg = _err(tmp_path, truth, "x.mp4,1\ny.mp4,7.5\nz.mp4,3", protocol="kvq")
+    msg = _err(tmp_path, truth, "x.mp4,1\ny.mp4,7.5\nz.mp4,3", protocol="kvq", strict=True)
     assert msg.endswith("1 score value outside the prediction range [0, 5]; first: 'y.mp4'=7.5")
+
+
+@pytest.mark.parametrize("protocol, truth_text, pred_text", [
+    ("evqa", "Id,ECR\na,0.1\nb,0.5\nc,0.9", "Id,ECR\na,-0.1\nb,0.5\nc,1.2"),
+    ("kvq", "filename,score\nx.mp4,1\ny.mp4,2\nz.mp4,3", "filename,score\nx.mp4,1\ny.mp4,2\nz.mp4,5.5"),
+    ("ntire2024", "filename,score\nx.mp4,1\ny.mp4,2\nz.mp4,3", "filename,score\nx.mp4,-1\ny.mp4,2\nz.mp4,3"),
+    ("snapugc", "Id,NAWP,ECR\na,0.1,0.2\nb,0.5,0.4\nc,0.9,0.8", "Id,NAWP,ECR\na,0.1,1.3\nb,0.5,0.4\nc,0.9,0.8"),
+])
+def test_each_protocol_warns_then_strict_refuses(tmp_path, protocol, truth_text, pred_text):
+    truth = write(tmp_path / "t.csv", truth_text)
+    pred = write(tmp_path / "p.csv", pred_text)
+    res = run_cli("--protocol", protocol, "--pred", str(pred), "--truth", str(truth), "--bootstrap", "0")
+    assert res.exit_code == 0, res.output
+    assert "outside the prediction range" in res.stderr and "warning:" in res.stderr
+    res = run_cli("--protocol", protocol, "--pred", str(pred), "--truth", str(truth), "--bootstrap", "0", "--strict")
+    assert res.exit_code == 1 and "outside the prediction range" in res.stderr
 
 
 def test_bad_pairs_and_durations(tmp_path):

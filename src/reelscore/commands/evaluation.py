@@ -92,13 +92,15 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         top_k: float = typer.Option(10.0, "--top-k", help="K for RMSE over the top K % by true value."),
         duration_bins: Optional[str] = typer.Option(None, "--duration-bins", help="Duration bin edges in seconds, e.g. '10,20,30,40,50' (the default)."),
         plcc_mapping: str = typer.Option("logistic4", "--plcc-mapping", help="Extra mapped PLCC: logistic4 | none (finals always use raw PLCC)."),
-        value_range: Optional[str] = typer.Option(None, "--range", help="Allowed value range LOW,HIGH, or 'none' (default: the protocol's)."),
+        value_range: Optional[str] = typer.Option(None, "--range", help="Label range LOW,HIGH, or 'none' (default: the protocol's); values outside it are a warning."),
+        strict: bool = typer.Option(False, "--strict", help="Check a submission as an organiser would: values outside the range and ids not in the truth are errors, not warnings."),
     ) -> None:
         """Score predictions against the truth under an official protocol: every metric, its interval, the final score.
 
         \b
         Examples:
           reelscore evaluate --protocol evqa --pred pred.csv --truth truth.csv
+          reelscore evaluate --protocol evqa --pred pred.csv --truth truth.csv --strict
           reelscore evaluate --protocol kvq --pred pred.csv --truth labels.csv --pairs pairs.csv --report report/
           reelscore evaluate --protocol snapugc --pred pred.csv --truth labels.csv --durations durations.csv --json
         """
@@ -118,7 +120,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
                 result = evaluate(
                     protocol, pred, truth, pairs=pairs, durations=durations, report_dir=report,
                     n_boot=bootstrap, seed=seed, top_k=top_k, duration_edges=edges,
-                    plcc_mapping=plcc_mapping, value_range=vr, progress=True,
+                    plcc_mapping=plcc_mapping, value_range=vr, progress=True, strict=strict,
                 )
         except SubmissionError as exc:
             typer.echo(f"error: {exc}", err=True)

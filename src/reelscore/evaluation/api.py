@@ -127,10 +127,14 @@ def evaluate(
     level: float = 0.95,
     return_data: bool = False,
     progress: bool = False,
+    strict: bool = False,
 ):
     """Score a prediction file against the truth under `protocol`; returns the result dict (and EvalData if asked).
 
-    Raises SubmissionError (one-line message) for any broken input; nothing is scored then.
+    Raises SubmissionError (one-line message) for what makes the official score undefined or wrong (missing or
+    duplicate ids, NaN/inf, unparsable values, wrong columns); nothing is scored then. What only an organiser's
+    format check might refuse (values outside the label range, ids not in the truth) is a warning in
+    `result["warnings"]`, or an error with `strict`.
     """
     proto = get_protocol(protocol)
     if plcc_mapping not in PLCC_MAPPINGS:
@@ -145,13 +149,14 @@ def evaluate(
     truth = read_scores(
         truth_path, proto.id_column, targets, proto.header, vr,
         optional_columns=proto.truth_duration_columns, id_aliases=proto.id_aliases, role="truth",
-        value_aliases=proto.value_aliases,
+        value_aliases=proto.value_aliases, strict=strict,
     )
     pred = read_scores(
         pred_path, proto.id_column, targets, proto.header, vr,
-        id_aliases=proto.id_aliases, role="prediction", value_aliases=proto.value_aliases,
+        id_aliases=proto.id_aliases, role="prediction", value_aliases=proto.value_aliases, strict=strict,
     )
-    al = align(pred, truth)
+    al = align(pred, truth, strict=strict)
+    input_warnings = truth.warnings + pred.warnings
     dur = None
     if durations is not None:
         dur = read_durations(durations, al.key_of_truth, truth.ids)
@@ -290,7 +295,7 @@ def evaluate(
                 ci = percentile_interval(reps, level, "final") if (reps.size and math.isfinite(value)) else (math.nan, math.nan)
             result["final"] = {"value": value, "ci": [ci[0], ci[1]], "formula": proto.formula()}
 
-    seen = []
+    seen = list(input_warnings)
     for w in caught:
         msg = str(w.message)
         if msg not in seen:

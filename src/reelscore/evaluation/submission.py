@@ -56,6 +56,8 @@ class ScoreTable:
     values: dict[str, np.ndarray]
     header: list[str] | None
     extra: dict[str, list[str]] = field(default_factory=dict)
+    # what an organiser's format check might refuse but the metric does not (values outside the label range)
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -104,8 +106,12 @@ def read_scores(
     id_aliases: tuple[str, ...] = (),
     role: str = "file",
     value_aliases: dict[str, tuple[str, ...]] | None = None,
+    strict: bool = True,
 ) -> ScoreTable:
     """Read `id,value...` rows and check them: header, field counts, empty/duplicate ids, non-numeric/NaN/inf, range.
+
+    Two tiers: what makes a score undefined or wrong (bad header, empty/duplicate ids, non-numeric, NaN, inf)
+    is always an error; values outside `value_range` are an error when `strict`, otherwise a line in `.warnings`.
 
     `header`: "required" (first row names the columns, matched case-insensitively)
     or "optional" (a first row whose value field is not a number is a header; without
@@ -178,6 +184,7 @@ def read_scores(
         )
 
     values: dict[str, np.ndarray] = {}
+    warn: list[str] = []
     for col in value_columns:
         raw = [r[lookup[col]] for r in data]
         nonnum = [ids[i] for i, v in enumerate(raw) if not _is_number(v)]
@@ -198,13 +205,13 @@ def read_scores(
             out = np.flatnonzero((arr < lo) | (arr > hi))
             if out.size:
                 shown = ", ".join(f"{ids[i]!r}={arr[i]:g}" for i in out[:SHOW]) + (", ..." if out.size > SHOW else "")
-                raise SubmissionError(
-                    path,
-                    f"{_plural(int(out.size), f'{col} value')} outside the {role} range [{lo:g}, {hi:g}]; first: {shown}",
-                )
+                msg = f"{_plural(int(out.size), f'{col} value')} outside the {role} range [{lo:g}, {hi:g}]; first: {shown}"
+                if strict:
+                    raise SubmissionError(path, msg)
+                warn.append(f"{path}: {msg} (scored as is; --strict refuses them)")
         values[col] = arr
     extra = {c: [r[lookup[c]] for r in data] for c in optional_columns if c in lookup}
-    return ScoreTable(str(path), ids, values, first if has_header else None, extra)
+    return ScoreTable(str(path), ids, values, first if has_header else None, extra, warn)
 
 
 @dataclass
@@ -221,8 +228,12 @@ def _keys(ids: list[str], fn) -> tuple[list[str], bool]:
     return keys, len(set(keys)) == len(keys)
 
 
-def align(pred: ScoreTable, truth: ScoreTable) -> Alignment:
-    """Match prediction ids to truth ids: exactly, else after `normalize_id`; missing or extra ids are an error."""
+def align(pred: ScoreTable, truth: ScoreTable, strict: bool = True) -> Alignment:
+    """Match prediction ids to truth ids: exactly, else after `normalize_id`.
+
+    A truth id missing from the prediction is an error; prediction ids not in the truth are an error when
+    `strict`, otherwise left out and named in `pred.warnings`.
+    """
     if set(pred.ids) == set(truth.ids):
         pos = {s: i for i, s in enumerate(pred.ids)}
         return Alignment(np.array([pos[s] for s in truth.ids]), "exact", list(truth.ids))
@@ -238,6 +249,11 @@ def align(pred: ScoreTable, truth: ScoreTable) -> Alignment:
         return Alignment(np.array([pos[s] for s in tkeys]), mode, tkeys)
     missing = [truth.ids[i] for i, k in enumerate(tkeys) if k not in pset]
     extra = [pred.ids[i] for i, k in enumerate(pkeys) if k not in tset]
+    if not missing and extra and not strict:
+        pred.warnings.append(f"{pred.path}: {_plural(len(extra), 'id')} not in the truth left out (first: {_first(extra)}; "
+                             "--strict refuses them)")
+        pos = {s: i for i, s in enumerate(pkeys)}
+        return Alignment(np.array([pos[s] for s in tkeys]), mode, tkeys)
     parts = []
     if missing:
         parts.append(f"{_plural(len(missing), 'truth id')} missing from the prediction (first: {_first(missing)})")

@@ -76,22 +76,42 @@ def test_durations_from_a_video_table(tmp_path):
     assert s["videos_in_table_without_views"] == 2  # "twice" (all views rejected) and "unseen"
 
 
-def test_exact_duplicates_without_a_view_id(tmp_path):
+def test_without_an_event_key_every_row_is_a_view(tmp_path):
+    """Identical rows in a log without a key are two viewers with the same numbers: all kept, labels exact."""
     from labels_fixtures import clean_views
 
     clean = clean_views(4).drop(columns=["view_id"])
-    clean["user"] = np.arange(len(clean))  # an extra column: part of what makes rows "the same"
-    dup = clean.iloc[[2, 3, 3]]
-    same_but_user = clean.iloc[[4]].assign(user=-1)  # differs only in an unmapped column: a real view
-    log = pd.concat([clean, dup, same_but_user], ignore_index=True)
+    clean["watch_time_s"] = clean["watch_time_s"].round(0)  # rounded watch times make identical rows common
+    log = pd.concat([clean, clean.iloc[[2, 3, 3]]], ignore_index=True)
     log.to_parquet(tmp_path / "log.parquet", index=False)
     df, s = compute_labels(tmp_path / "log.parquet", min_views=1)
-    assert s["dedup"] == "exact_row"
+    assert s["dedup"].startswith("not checked") and s["rows_rejected"] == {}
+    assert s["rows_read"] == len(log) == s["views"] + s["rows_rejected_total"]
+    assert_labels_equal(df, independent_labels(log, min_views=1))
+
+
+def test_user_and_timestamp_are_an_event_key(tmp_path):
+    from labels_fixtures import clean_views
+
+    clean = clean_views(4).drop(columns=["view_id"])
+    clean["user_id"] = np.arange(len(clean)) % 7
+    clean["timestamp"] = np.arange(len(clean)) * 10
+    twins = clean.iloc[[2, 5, 5]]  # logged twice / three times: true duplicates of one event
+    other_viewer = clean.iloc[[4]].assign(user_id=99)  # same numbers, another viewer: a real view
+    log = pd.concat([clean, twins, other_viewer], ignore_index=True).sample(frac=1, random_state=0)
+    log.to_csv(tmp_path / "log.csv", index=False)
+    df, s = compute_labels(tmp_path / "log.csv", min_views=1)
+    assert s["dedup"] == "key: video_id + user_id + timestamp"
     assert s["rows_rejected"] == {"duplicate": 3}
-    assert_labels_equal(df, independent_labels(pd.concat([clean, same_but_user]), min_views=1))
-    df2, s2 = compute_labels(tmp_path / "log.parquet", min_views=1, dedup=False)
-    assert s2["dedup"] == "off" and s2["rows_rejected"] == {}
-    assert_labels_equal(df2, independent_labels(log, min_views=1))
+    assert_labels_equal(df, independent_labels(pd.concat([clean, other_viewer]), min_views=1))
+    df2, s2 = compute_labels(tmp_path / "log.csv", min_views=1, dedup_key=["timestamp"])
+    # the key the user names is the truth: the other viewer at the same timestamp now counts as a copy
+    assert s2["dedup"] == "key: timestamp" and s2["rows_rejected"] == {"duplicate": 4}
+    with pytest.raises(LogInputError, match="--dedup-key column"):
+        compute_labels(tmp_path / "log.csv", min_views=1, dedup_key=["session"])
+    df3, s3 = compute_labels(tmp_path / "log.csv", min_views=1, dedup=False)
+    assert s3["dedup"] == "off" and s3["rows_rejected"] == {}
+    assert_labels_equal(df3, independent_labels(log, min_views=1))
 
 
 def test_missing_column_and_unusable_inputs_are_one_line_errors(tmp_path):

@@ -62,3 +62,18 @@ def test_spark_equals_duckdb_on_mixed_parquet_csv_with_video_table(spark, tmp_pa
     assert {"duplicate", "view_id_conflict", "video_id_missing", "unknown_video", "watch_time_missing",
             "watch_time_nan", "watch_time_negative", "watch_time_absurd", "duration_inconsistent",
             "duration_nonpositive", "duration_out_of_range"} <= set(s_s["rows_rejected"])
+
+
+def test_spark_equals_duckdb_with_a_user_timestamp_key(spark, tmp_path):
+    from labels_fixtures import clean_views
+
+    clean = clean_views(3).drop(columns=["view_id"])
+    clean["user_id"] = np.arange(len(clean)) % 5
+    clean["timestamp"] = np.arange(len(clean))
+    log = pd.concat([clean, clean.iloc[[1, 1, 6]]], ignore_index=True)
+    log.to_csv(tmp_path / "log.csv", index=False)
+    d_df, d_s = compute_labels(tmp_path / "log.csv", min_views=1)
+    s_df, s_s = compute_labels(tmp_path / "log.csv", engine="spark", spark=spark, min_views=1)
+    _identical(d_df, s_df)
+    assert d_s["rows_rejected"] == s_s["rows_rejected"] == {"duplicate": 3}
+    assert d_s["dedup"] == s_s["dedup"] == "key: video_id + user_id + timestamp"

@@ -85,7 +85,8 @@ def _labels_cmd(
     liked_col: Optional[str] = typer.Option(None, "--liked-col", help="Log column with liked (bool/0-1) [liked, if present]."),
     duration_col: Optional[str] = typer.Option(None, "--duration-col", help="Duration column in the log or video table [duration_s]."),
     view_id_col: Optional[str] = typer.Option(None, "--view-id-col", help="Log column identifying a view, used to find duplicates [view_id, if present]."),
-    keep_duplicates: bool = typer.Option(False, "--keep-duplicates", help="Do not de-duplicate rows (for logs whose identical rows are distinct views)."),
+    keep_duplicates: bool = typer.Option(False, "--keep-duplicates", help="Do not de-duplicate, even on an event key."),
+    dedup_key: Optional[str] = typer.Option(None, "--dedup-key", help="Comma-separated columns that identify one view event (when the log has no view id); without a key no row is dropped as a duplicate."),
     max_loops: float = typer.Option(20.0, "--max-loops", help="Watch times above this many plays of the clip are rejected as absurd."),
     memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 4GB (default: half the RAM, at most 8GB)."),
     temp_dir: Optional[Path] = typer.Option(None, "--temp-dir", help="DuckDB spill folder (default: system temp)."),
@@ -108,6 +109,7 @@ def _labels_cmd(
         df, summary = compute_labels(
             log, videos=videos, fmax=fmax, min_views=min_views, engine=engine,
             drop_low_views=drop_low_views, columns=cols, video_columns=vcols, dedup=not keep_duplicates,
+            dedup_key=[c.strip() for c in dedup_key.split(",") if c.strip()] if dedup_key else None,
             max_loops=max_loops, spark_master=spark_master, memory_limit=memory_limit,
             temp_directory=temp_dir, threads=threads, delimiter=delimiter,
         )

@@ -10,8 +10,9 @@ Definitions (per video, over its kept views):
 - low_views  views < min_views (the paper kept videos with more than 2000 views).
 
 Rows are rejected, and counted by reason, never dropped silently (see `REASONS`):
-duplicates (rows sharing a view id beyond the kept one; without a view id column,
-exact copies of a whole row), missing video id, video id absent from the video
+duplicates (rows sharing an event key beyond the kept one: the view id column, else
+user + timestamp columns, else the columns named with --dedup-key; a log with no
+event key keeps every row, since two viewers can log identical rows), missing video id, video id absent from the video
 table, missing / NaN / negative watch time, conflicting durations of one video,
 missing / non-positive durations, durations outside 1-600 s, and absurd watch
 times (more than `max_loops` plays of the clip, including +inf).
@@ -108,6 +109,38 @@ def _corr(a, b) -> tuple[float | None, float | None]:
     return float(stats.pearsonr(a, b).statistic), float(stats.spearmanr(a, b).statistic)
 
 
+USER_COLUMNS = ("user_id", "viewer_id", "user", "uid")
+TIME_COLUMNS = ("timestamp", "ts", "event_time", "viewed_at", "event_ts", "time")
+
+
+def event_key(src, dedup_key: list[str] | None = None) -> tuple[list[str] | None, str]:
+    """The event key duplicates are found on, and how the summary names it.
+
+    The view id column; else the columns the user names (--dedup-key); else a user column plus a
+    timestamp column (with the video id); else none: every row is kept and the summary says so.
+    """
+    from reelscore.labels.watchlog_source import LogInputError
+
+    if "view_id" in src.mapping:
+        return None, "view_id"
+    common = set(src.files[0].columns)
+    for f in src.files[1:]:
+        common &= set(f.columns)
+    if dedup_key:
+        missing = [c for c in dedup_key if c not in common]
+        if missing:
+            raise LogInputError(f"{src.spec}: --dedup-key column(s) {', '.join(missing)} not in every log file "
+                                f"(have: {', '.join(sorted(common)[:12])})")
+        return list(dedup_key), "key: " + " + ".join(dedup_key)
+    user = next((c for c in USER_COLUMNS if c in common), None)
+    when = next((c for c in TIME_COLUMNS if c in common), None)
+    if user and when:
+        cols = [src.mapping["video_id"], user, when]
+        return cols, "key: " + " + ".join(cols)
+    return None, ("not checked: the log has no event key (a view id, user + timestamp, or --dedup-key), "
+                  "so identical rows are counted as separate views")
+
+
 def compute_labels(
     log,
     videos=None,
@@ -119,6 +152,7 @@ def compute_labels(
     columns: LogColumns | None = None,
     video_columns: LogColumns | None = None,
     dedup: bool = True,
+    dedup_key: list[str] | None = None,
     max_loops: float = 20.0,
     spark_master: str | None = None,
     spark=None,
@@ -146,16 +180,17 @@ def compute_labels(
             f"{log}: no durations: the log has no '{columns.duration or 'duration_s'}' column and no --videos "
             "table was given (map it with --duration-col or pass --videos FILE)"
         )
+    key_cols, dedup_mode = event_key(src, dedup_key) if dedup else (None, "off")
     progress = _progress_default(show_progress)
     if engine == "duckdb":
         from reelscore.labels.watchlog_duckdb import run_labels_duckdb
 
-        sql = build_label_sql(src, vsrc, DUCKDB, dedup=dedup, max_loops=max_loops)
+        sql = build_label_sql(src, vsrc, DUCKDB, dedup=dedup, max_loops=max_loops, key_cols=key_cols)
         groups = run_labels_duckdb(src, vsrc, sql, memory_limit, temp_directory, threads, delimiter, progress)
     else:
         from reelscore.labels.spark_engine import run_labels_spark
 
-        sql = build_label_sql(src, vsrc, SPARK, dedup=dedup, max_loops=max_loops)
+        sql = build_label_sql(src, vsrc, SPARK, dedup=dedup, max_loops=max_loops, key_cols=key_cols)
         groups = run_labels_spark(src, vsrc, sql, master=spark_master, spark=spark, delimiter=delimiter, show_progress=progress)
 
     df, rejected, rows_read, liked_unknown = _finish(groups, min_views, "liked" in src.mapping)
@@ -193,7 +228,7 @@ def compute_labels(
         "views": int(rows_read - sum(rejected.values())),
         "rows_rejected": {k: v for k, v in rejected.items() if v},
         "rows_rejected_total": int(sum(rejected.values())),
-        "dedup": ("view_id" if "view_id" in src.mapping else "exact_row") if dedup else "off",
+        "dedup": dedup_mode,
         "max_loops": max_loops,
         "liked_column": "liked" in src.mapping,
         "liked_unknown": liked_unknown,

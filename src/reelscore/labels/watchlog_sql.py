@@ -69,15 +69,8 @@ def _view_id_type(src: Source) -> str:
     return "BIGINT" if all_parquet and t.startswith(("int", "uint")) else "STRING"
 
 
-def dedup_key_columns(src: Source) -> list[str]:
-    """Columns that make a row 'the same row' when the log has no view id: all shared columns."""
-    common = set(src.files[0].columns)
-    for f in src.files[1:]:
-        common &= set(f.columns)
-    return [c for c in src.files[0].columns if c in common]
-
-
-def _typed_select(src: Source, fmt: str, view: str, dialect: Dialect, extra_cols: list[str]) -> str:
+def _typed_select(src: Source, fmt: str, view: str, dialect: Dialect, extra_cols: list[str],
+                  key_cols: list[str] | None = None) -> str:
     m = src.mapping
     q = dialect.q
     parts = [
@@ -88,6 +81,11 @@ def _typed_select(src: Source, fmt: str, view: str, dialect: Dialect, extra_cols
     ]
     if "view_id" in m:
         parts.append(f"TRY_CAST({q(m['view_id'])} AS {_view_id_type(src)}) AS view_id")
+    elif key_cols:
+        # an event key made of several columns (e.g. user + timestamp): one string; a NULL part = no key
+        nulls = " OR ".join(f"{q(c)} IS NULL" for c in key_cols)
+        joined = ", ".join(f"CAST({q(c)} AS STRING)" for c in key_cols)
+        parts.append(f"CASE WHEN {nulls} THEN NULL ELSE concat_ws('|', {joined}) END AS view_id")
     mixed = len({f.fmt for f in src.files}) > 1
     for i, c in enumerate(extra_cols):
         parts.append((f"CAST({q(c)} AS STRING)" if mixed else q(c)) + f" AS x{i}")
@@ -109,14 +107,17 @@ def build_label_sql(
     dialect: Dialect,
     dedup: bool = True,
     max_loops: float = 20.0,
+    key_cols: list[str] | None = None,
 ) -> str:
-    """SQL returning per (video_id, reason): n_rows, n_dup_extra, sum_w, n_engaged, n_liked, n_liked_known, d_min, d_max."""
-    use_view_id = dedup and "view_id" in src.mapping
-    exact = dedup and not use_view_id
-    roles = set(src.mapping.values())
-    extra_cols = [c for c in dedup_key_columns(src) if c not in roles] if exact else []
+    """SQL returning per (video_id, reason): n_rows, n_dup_extra, sum_w, n_engaged, n_liked, n_liked_known, d_min, d_max.
+
+    Rows are de-duplicated only on a real event key: the view id column, or `key_cols` joined into one
+    (e.g. user + timestamp). Without a key every row is a view: two viewers may well log the same numbers.
+    """
+    use_view_id = dedup and ("view_id" in src.mapping or bool(key_cols))
+    extra_cols: list[str] = []
     typed = " UNION ALL ".join(
-        _typed_select(src, fmt, f"log_{fmt}", dialect, extra_cols)
+        _typed_select(src, fmt, f"log_{fmt}", dialect, extra_cols, key_cols if use_view_id else None)
         for fmt in ("parquet", "csv")
         if src.by_format(fmt)
     )
@@ -154,12 +155,6 @@ def build_label_sql(
             "conflict FROM vflag "
             "UNION ALL SELECT video_id, w, liked, d_log, CAST(1 AS BIGINT) AS wt, CAST(0 AS BIGINT) AS extra, "
             "0 AS conflict FROM tagged WHERE is_dup = 0)"
-        )
-    elif exact:
-        keys = ", ".join(["video_id", "w", "liked", "d_log"] + [f"x{i}" for i in range(len(extra_cols))])
-        ctes.append(
-            f"dedup AS (SELECT video_id, w, liked, d_log, CAST(1 AS BIGINT) AS wt, count(*) - 1 AS extra, 0 AS conflict "
-            f"FROM typed GROUP BY {keys})"
         )
     else:
         ctes.append(

@@ -32,6 +32,7 @@ Per video a duration (5-60 s) and a hidden appeal; per view a swipe behaviour: m
 \b
 Examples:
   reelscore simulate-views --videos 2000 --views-per-video 2500 --out views.parquet --truth truth.parquet
+  reelscore simulate-views --video-table my_clips.csv --views-per-video 3000 --out views.parquet
 """
 
 
@@ -136,17 +137,22 @@ def _labels_cmd(
 
 
 def _simulate_cmd(
-    videos: int = typer.Option(..., "--videos", help="Number of videos.", show_default=False),
+    videos: int = typer.Option(0, "--videos", help="Number of made-up videos (or give --video-table).", show_default=False),
     views_per_video: int = typer.Option(..., "--views-per-video", help="Views per video.", show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Output log (.parquet).", show_default=False),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     truth: Optional[Path] = typer.Option(None, "--truth", help="Also write the per-video generating parameters here (.parquet)."),
     chunk_rows: int = typer.Option(2_000_000, "--chunk-rows", help="Views generated and written per chunk (bounds memory)."),
+    video_table: Optional[Path] = typer.Option(None, "--video-table", help="Simulate views of these videos: CSV/Parquet with Id, duration_s and optionally appeal in [0, 1]."),
 ) -> None:
     from reelscore.labels.simulate import simulate_views
 
+    if video_table is None and videos < 1:
+        _err("simulate-views: give --videos N or --video-table FILE")
+        raise typer.Exit(2)
     try:
-        info = simulate_views(videos, views_per_video, out, seed=seed, truth=truth, chunk_rows=chunk_rows)
+        info = simulate_views(videos, views_per_video, out, seed=seed, truth=truth, chunk_rows=chunk_rows,
+                              video_table=video_table)
     except ValueError as exc:
         _err(str(exc))
         raise typer.Exit(2)

@@ -38,16 +38,27 @@ LIKE_SKIP = 0.0005
 STAY_PAST_S = (0.01, 0.5)
 
 
-def video_parameters(n_videos: int, seed: int = 0) -> "pd.DataFrame":
-    """Per-video generating parameters (pandas DataFrame), deterministic in `seed`."""
+def video_parameters(n_videos: int, seed: int = 0, videos: "pd.DataFrame | None" = None) -> "pd.DataFrame":
+    """Per-video generating parameters (pandas DataFrame), deterministic in `seed`.
+
+    `videos` (video_id, duration_s[, appeal]) simulates views of real clips: their ids and durations,
+    and their appeal when given (e.g. derived from a video feature), else a drawn one.
+    """
     import pandas as pd
 
     rng = np.random.default_rng([seed, 0x5EED])
+    if videos is not None:
+        n_videos = len(videos)
     width = max(6, len(str(n_videos - 1)))
     ids = np.array([f"sim{i:0{width}d}" for i in range(n_videos)], dtype=object)
     d = np.round(rng.uniform(5.0, 60.0, n_videos), 3)
     high = rng.random(n_videos) < 0.5
     q = np.where(high, rng.beta(6.0, 2.0, n_videos), rng.beta(2.0, 7.0, n_videos))
+    if videos is not None:
+        ids = videos["video_id"].astype(str).to_numpy(dtype=object)
+        d = videos["duration_s"].to_numpy(dtype=float)
+        if "appeal" in videos.columns:
+            q = np.clip(videos["appeal"].to_numpy(dtype=float), 0.01, 0.99)
     p_skip = 0.92 - 0.85 * q
     p_loop = 0.3 * q**2 * (1.2 - d / 60.0)
     # an appeal-independent "hold" term keeps NAWP from being a pure function of ECR
@@ -77,6 +88,32 @@ def video_parameters(n_videos: int, seed: int = 0) -> "pd.DataFrame":
             "simulated": True,
         }
     )
+
+
+def read_video_table(path: str | os.PathLike) -> "pd.DataFrame":
+    """Id/video_id, duration_s (5-600 s... any positive), optional appeal in [0, 1]; one clear error otherwise."""
+    import pandas as pd
+
+    from reelscore.common.tables import find_column, read_table
+
+    df = read_table(path, role="video table")
+    idc = find_column(df.columns, "video_id", "id")
+    dc = find_column(df.columns, "duration_s", "duration")
+    if idc is None or dc is None:
+        raise ValueError(f"{path}: a video table needs Id (or video_id) and duration_s columns; has {list(df.columns)}")
+    out = pd.DataFrame({"video_id": df[idc].astype(str).str.strip(), "duration_s": pd.to_numeric(df[dc], errors="coerce")})
+    ac = find_column(df.columns, "appeal")
+    if ac is not None:
+        out["appeal"] = pd.to_numeric(df[ac], errors="coerce")
+        bad = out.index[~out["appeal"].between(0, 1)]
+        if len(bad):
+            raise ValueError(f"{path}: appeal must be a number in [0, 1]; rows {list(bad[:5] + 2)}")
+    bad = out.index[~(out["duration_s"] > 0)]
+    if len(bad):
+        raise ValueError(f"{path}: duration_s must be a positive number; rows {list(bad[:5] + 2)}")
+    if out["video_id"].duplicated().any():
+        raise ValueError(f"{path}: duplicate ids, e.g. {out['video_id'][out['video_id'].duplicated()].iloc[0]!r}")
+    return out
 
 
 def _views_chunk(params, lo: int, hi: int, views_per_video: int, seed: int, chunk: int, view_offset: int):
@@ -122,20 +159,28 @@ def simulate_views(
     truth: str | os.PathLike | None = None,
     chunk_rows: int = 2_000_000,
     show_progress: bool | None = None,
+    video_table: str | os.PathLike | None = None,
 ) -> dict:
-    """Write a simulated view log (Parquet, chunked, marked simulated); optionally the truth table."""
+    """Write a simulated view log (Parquet, chunked, marked simulated); optionally the truth table.
+
+    `video_table` (CSV/Parquet: Id or video_id, duration_s, optional appeal in (0, 1)) simulates views
+    of those videos instead of `n_videos` made-up ones.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from reelscore.common.atomic import atomic_path
     from reelscore.common.progress import track
 
+    videos = read_video_table(video_table) if video_table is not None else None
+    if videos is not None:
+        n_videos = len(videos)
     if n_videos < 1 or views_per_video < 1:
         raise ValueError("simulate-views: --videos and --views-per-video must be >= 1")
     out = Path(out)
     if out.suffix.lower() != ".parquet":
         raise ValueError(f"{out}: simulated logs are written as .parquet")
-    params = video_parameters(n_videos, seed)
+    params = video_parameters(n_videos, seed, videos)
     meta = {
         "reelscore.simulated": "true",
         "reelscore.simulator": f"reelscore.labels.simulate v{SIMULATOR_VERSION}",

@@ -162,8 +162,8 @@ def test_cli_directory_and_csv(good_videos, tmp_path):
     r = CliRunner().invoke(app, ["score", str(src), "--csv", str(out), "--no-timeline"])
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out)
-    assert sorted(df["video_id"]) == ["portrait_h264", "vp9_webm"] and df["ok"].all()
-    assert {"ecr", "nawp", "mos", "top_audio_tags", "unavailable"} <= set(df.columns)
+    assert sorted(df["Id"]) == ["portrait_h264", "vp9_webm"] and df["ok"].all()
+    assert {"ECR", "NAWP", "MOS", "top_audio_tags", "unavailable"} <= set(df.columns)
     assert "portrait_h264" in r.stdout
 
 
@@ -178,3 +178,52 @@ def test_csv_keeps_integer_sizes_beside_a_failed_row(tmp_path):
     lines = out.read_text().splitlines()
     assert lines[1].startswith("b,b.mp4,False,,,,,,,") and ",truncated,cut short" in lines[1]
     assert ",2.0,64,112," in lines[2]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--engagement-model", "nosuch"], "--engagement-model: --model nosuch: no such model directory"),
+    (["--quality-model", "default"], "is a engagement model, not a quality model (the quality alias is quality-default)"),
+    (["--top-k", "-1"], "greater than or equal to 1"),
+])
+def test_bad_options_are_one_line_and_exit_2(test_media, args, needle):
+    from reelscore.cli import app
+
+    r = CliRunner().invoke(app, ["score", str(test_media["portrait_h264"]), *args])
+    assert r.exit_code == 2 and needle in r.output
+
+
+def test_missing_files_are_reported_before_any_model_loads(tmp_path, monkeypatch):
+    from reelscore import scoring
+    from reelscore.cli import app
+
+    def boom(self):
+        raise AssertionError("models were loaded for inputs that cannot be scored")
+
+    monkeypatch.setattr(scoring.Scorer, "load", boom)
+    r = CliRunner().invoke(app, ["score", str(tmp_path / "missing.mp4")])
+    assert r.exit_code == 1 and "not_found" in r.output and "no model was loaded" in r.output
+
+
+def test_manifest_with_wrong_columns_is_one_line(tmp_path):
+    from reelscore.cli import app
+
+    m = tmp_path / "m.csv"
+    m.write_text("name,file\na,b.mp4\n")
+    r = CliRunner().invoke(app, ["score", "--manifest", str(m)])
+    assert r.exit_code == 2 and "manifest needs a `video_id`" in r.output and "Traceback" not in r.output
+
+
+def test_score_csv_feeds_evaluate_as_is(trained, tmp_path):
+    import pandas as pd
+
+    from reelscore.cli import app
+
+    out = tmp_path / "s.csv"
+    clips = trained["clips"]
+    r = CliRunner().invoke(app, ["score", *map(str, clips), "--csv", str(out), "--no-timeline",
+                                 "--engagement-model", str(trained["dir"] / "engagement")])
+    assert r.exit_code == 0, r.output
+    truth = tmp_path / "t.csv"
+    pd.DataFrame({"Id": [p.stem for p in clips], "ECR": [0.9, 0.7, 0.5, 0.3, 0.1]}).to_csv(truth, index=False)
+    r = CliRunner().invoke(app, ["evaluate", "--protocol", "evqa", "--pred", str(out), "--truth", str(truth), "--bootstrap", "0"])
+    assert r.exit_code == 0, r.output

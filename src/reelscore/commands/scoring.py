@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-CSV_COLUMNS = ["video_id", "path", "ok", "ecr", "nawp", "mos", "duration_s", "width", "height",
+# `Id`, `ECR`, `NAWP`, `MOS` as every CSV the project writes, so `evaluate --protocol evqa --pred` takes it as is
+CSV_COLUMNS = ["Id", "path", "ok", "ECR", "NAWP", "MOS", "duration_s", "width", "height",
                "top_audio_tags", "top_semantic_classes", "unavailable", "error_code", "error_message"]
 
 
@@ -25,8 +26,8 @@ def _flat_row(res: dict) -> dict:
         return "; ".join(f"{v['label']} ({v['score']:.2f})" for v in vals)
 
     return {
-        "video_id": res.get("video_id"), "path": res.get("path"), "ok": bool(res.get("ok")),
-        "ecr": val("ecr"), "nawp": val("nawp"), "mos": val("mos"),
+        "Id": res.get("video_id"), "path": res.get("path"), "ok": bool(res.get("ok")),
+        "ECR": val("ecr"), "NAWP": val("nawp"), "MOS": val("mos"),
         "duration_s": info.get("duration_s"), "width": info.get("width"), "height": info.get("height"),
         "top_audio_tags": labels("audio_tags"), "top_semantic_classes": labels("semantic_classes"),
         "unavailable": "; ".join(sorted((res.get("unavailable") or {}).keys())),
@@ -40,6 +41,21 @@ def csv_frame(results: list[dict]):
 
     df = pd.DataFrame([_flat_row(r) for r in results], columns=CSV_COLUMNS)
     return df.astype({"width": "Int64", "height": "Int64"})
+
+
+def score_many_one_error(it) -> dict:
+    """The error result of an input that cannot be scored (not found, not a video...), without loading models."""
+    from reelscore.media import MediaError, probe
+
+    if not it.path:
+        err = {"code": "not_found", "error": "not_found", "path": None, "message": "the manifest row has no video file"}
+    else:
+        try:
+            probe(it.path)
+            err = {"code": "internal", "error": "internal", "path": it.path, "message": "unexpectedly readable"}
+        except MediaError as exc:
+            err = {"code": exc.code, **exc.to_dict()}
+    return {"video_id": it.video_id or Path(it.path or "").stem, "path": it.path, "ok": False, "error": err}
 
 
 def _fmt(v, digits: int) -> str:
@@ -61,7 +77,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
         quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
         timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Per-second quality and first-5-s engagement."),
-        top_k: int = typer.Option(5, help="How many audio tags and semantic classes to report."),
+        top_k: int = typer.Option(5, min=1, max=521, help="How many audio tags and semantic classes to report."),
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the models once); output keeps input order."),
         engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
         clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) for the engagement model's CLIP member."),
@@ -84,13 +100,31 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 
         if json_out and csv_out:
             raise typer.BadParameter("choose one of --json and --csv")
+        from reelscore.models.registry import DEFAULT_MODELS, ModelError, read_model_json, resolve_model_dir
+
+        # named models are checked before anything is loaded: a wrong name is one line, not an empty column
+        for task, spec in (("engagement", engagement_model), ("quality", quality_model)):
+            try:
+                meta = read_model_json(resolve_model_dir(spec))
+            except ModelError as exc:
+                typer.echo(f"reelscore score: --{task}-model: {exc}", err=True)
+                raise typer.Exit(2) from None
+            if meta.get("task") != task:
+                hint = " (the quality alias is quality-default)" if task == "quality" and spec in DEFAULT_MODELS else ""
+                typer.echo(f"reelscore score: --{task}-model {spec!r} is a {meta.get('task')} model, "
+                           f"not a {task} model{hint}", err=True)
+                raise typer.Exit(2)
         items = expand_inputs(inputs or [])
         for it in items:
             it.title, it.description = title, description
         if manifest is not None:
             from reelscore.features.manifest import read_manifest
 
-            df = read_manifest(manifest, videos_dir=videos_dir)
+            try:
+                df = read_manifest(manifest, videos_dir=videos_dir)
+            except (ValueError, FileNotFoundError) as exc:
+                typer.echo(f"reelscore score: {exc}", err=True)
+                raise typer.Exit(2) from None
             for row in df.itertuples(index=False):
                 def text(v):
                     return v if isinstance(v, str) and v.strip() else None
@@ -109,6 +143,30 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         cfg = ScoreConfig(engagement_model=engagement_model, quality_model=quality_model, timeline=timeline,
                           top_k=top_k, extractor_options=options)
         t0 = time.perf_counter()
+        from reelscore.media import MediaError, probe
+
+        usable = []
+        for it in items:  # cheap checks first: nothing to score means no model is loaded
+            try:
+                if it.path:
+                    probe(it.path)
+                    usable.append(it)
+            except MediaError:
+                pass
+        if not usable:
+            results = [score_many_one_error(it) for it in items]
+            for r in results:
+                err = r["error"]
+                typer.echo(f"{r.get('path') or r.get('video_id')}: {err.get('code')}: {err.get('message')}", err=True)
+            if csv_out is not None:
+                from reelscore.common.atomic import write_table_atomic
+
+                write_table_atomic(csv_frame(results), csv_out)
+            if json_out:
+                for r in results:
+                    sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+            typer.echo(f"scored 0/{len(items)} video(s); {len(items)} failed (no model was loaded)", err=True)
+            raise typer.Exit(1)
         local = workers == 1 and engine == "local"
         scorer = Scorer(cfg).load() if local else None  # with workers, each worker loads the models itself
         for part, why in (scorer.problems if scorer is not None else {}).items():
@@ -136,13 +194,19 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 
             write_table_atomic(csv_frame(results), csv_out)
         if not json_out:
+            why: dict[str, str] = {}
             for r in results:
                 row = _flat_row(r)
                 if row["ok"]:
-                    typer.echo(f"{row['video_id']}\tECR {_fmt(row['ecr'], 3)}\tNAWP {_fmt(row['nawp'], 3)}\t"
-                               f"MOS {_fmt(row['mos'], 2)}\t{row['top_audio_tags'] or ''}")
+                    typer.echo(f"{row['Id']}\tECR {_fmt(row['ECR'], 3)}\tNAWP {_fmt(row['NAWP'], 3)}\t"
+                               f"MOS {_fmt(row['MOS'], 2)}\t{row['top_audio_tags'] or ''}")
+                    for k in ("ecr", "nawp", "mos"):
+                        if (r.get("scores") or {}).get(k, {}).get("value") is None and k not in why:
+                            why[k] = r["scores"][k].get("unavailable") or "not available"
                 else:
-                    typer.echo(f"{row['video_id']}\tERROR {row['error_code']}: {row['error_message']}")
+                    typer.echo(f"{row['Id']}\tERROR {row['error_code']}: {row['error_message']}")
+            for k, reason in why.items():  # a dash says what would give the number
+                typer.echo(f"  {k.upper()} –: {reason}")
         dt = time.perf_counter() - t0
         gaps = sorted({k for r in results for k in (r.get("unavailable") or {})})
         typer.echo(f"scored {len(results) - failed}/{len(results)} video(s) in {dt:.1f} s; {failed} failed"

@@ -119,6 +119,18 @@ function scoreCard(name, entry, digits, scale) {
   if (ok) v.textContent = fmt(entry.value, digits);
   else { v.textContent = "not available"; v.classList.add("na"); }
   div.querySelector(".prov").textContent = ok ? provText(entry) + (entry.note ? " · " + entry.note : "") : (entry && entry.unavailable) || "";
+  if (entry && entry.members) {
+    // a fused model: each member's own value, or why it did not answer
+    const ul = document.createElement("ul");
+    ul.className = "members";
+    for (const [m, mv] of Object.entries(entry.members)) {
+      const li = document.createElement("li");
+      li.dataset.member = m;
+      li.textContent = (typeof mv === "number") ? `${m}: ${fmt(mv, digits)}` : `${m}: not used (${(mv && mv.unavailable) || "no inputs"})`;
+      ul.appendChild(li);
+    }
+    div.appendChild(ul);
+  }
   return div;
 }
 

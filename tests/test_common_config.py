@@ -44,3 +44,20 @@ def test_empty_file_is_defaults(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("", encoding="utf-8")
     assert read_yaml_mapping(p) == {} and load_config(_Cfg, p) == _Cfg()
+
+
+def test_values_are_checked_against_their_types(tmp_path):
+    """YAML reads `1e-4` as a string; it becomes a float. `ten` for an int is one line naming key, file, type."""
+    from reelscore.common.config import load_config
+    from reelscore.training.trainer import TrainConfig
+
+    good = tmp_path / "ok.yaml"
+    good.write_text("lr: 1e-4\nepochs: 3\n")
+    cfg = load_config(TrainConfig, good)
+    assert cfg.lr == 1e-4 and isinstance(cfg.lr, float)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochs: ten\n")
+    with pytest.raises(ValueError) as ei:
+        load_config(TrainConfig, bad)
+    msg = str(ei.value)
+    assert str(bad) in msg and "'epochs'" in msg and "int" in msg and "'ten'" in msg and "\n" not in msg

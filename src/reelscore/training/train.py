@@ -240,6 +240,17 @@ def train_engagement(
 
     cfg = read_yaml_mapping(config)
     out = Path(out)
+    try:
+        return _train_kind(model, Y, texts, cfg, out, labels, features, manifest, device, val_split, folds, seed,
+                           curve, features_table, t0)
+    except ValueError as exc:  # a config value of the wrong type names its key; say which file it came from
+        if config is not None and ": key " in str(exc) and str(config) not in str(exc):
+            raise ValueError(f"{config}: {exc}") from None
+        raise
+
+
+def _train_kind(model, Y, texts, cfg, out, labels, features, manifest, device, val_split, folds, seed, curve,
+                features_table, t0) -> dict[str, Any]:
     if model == "net":
         from reelscore.training.trainer import train_net
 

@@ -186,3 +186,30 @@ def test_train_fused_from_files(tmp_path):
     res = CliRunner().invoke(app, ["train", "engagement", "--model", "fused", "--labels", str(a), "--labels", str(b),
                                    "--features-table", str(t), "--config", str(cfg), "--out", str(tmp_path / "m2")])
     assert res.exit_code == 2 and "disagree" in res.output and not (tmp_path / "m2").exists()
+
+
+def test_shipped_default_reads_a_table_in_the_shared_layout(tmp_path):
+    """The shipped default with a table laid out like coldsignal_dev.csv, without and with CLIP columns."""
+    from typer.testing import CliRunner
+
+    from reelscore.cli import app
+
+    ids, _, texts, table = synthetic(12, seed=3)
+    manifest = pd.DataFrame({"Id": ids, "Title": texts["title"].to_numpy(), "Description": ""})
+    manifest.to_csv(tmp_path / "m.csv", index=False)
+    sig = table.drop(columns=clip_columns())
+    sig.loc[2, "hook_strength_motion"] = np.nan  # empty cells occur in the shared file
+    sig.to_csv(tmp_path / "signals.csv", index=False)
+    table[["Id"] + clip_columns()].to_parquet(tmp_path / "clip.parquet")
+    r = CliRunner()
+    a = r.invoke(app, ["predict", "--model", "default", "--manifest", str(tmp_path / "m.csv"),
+                       "--features-table", str(tmp_path / "signals.csv"), "--out", str(tmp_path / "a.csv")])
+    assert a.exit_code == 0, a.output
+    b = r.invoke(app, ["predict", "--model", "default", "--manifest", str(tmp_path / "m.csv"),
+                       "--features-table", str(tmp_path / "signals.csv"), "--features-table", str(tmp_path / "clip.parquet"),
+                       "--out", str(tmp_path / "b.csv")])
+    assert b.exit_code == 0, b.output
+    pa, pb = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert pa["ECR"].notna().all() and pa["ECR_signals"].notna().all() and pa["ECR_clip"].isna().all()
+    assert pb["ECR_clip"].notna().all() and not np.allclose(pa["ECR"], pb["ECR"])
+    np.testing.assert_allclose(pa["ECR_text"], pb["ECR_text"])

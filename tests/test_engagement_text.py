@@ -59,8 +59,8 @@ def test_default_model_predicts_from_text_only_manifest(tmp_path):
     from reelscore.models.registry import read_model_json, resolve_model_dir
 
     meta = read_model_json(resolve_model_dir("default"))
-    assert meta["task"] == "engagement" and meta["targets"] == ["ECR"]
-    assert meta["val_metrics"]["ECR"]["folds"] == 5
+    assert meta["task"] == "engagement" and meta["targets"] == ["ECR"] and meta["kind"] == "fused"
+    assert meta["val_metrics"]["ECR"]["subsets"]["text+signals"]["n"] == 3711
     manifest = pd.DataFrame({
         "Id": ["a1", "b2", "c3", "d4"],
         "Title": ["crazy backflip fail face with tears of joy  fyp  viral", None, "my cat", "Quarterly earnings call"],
@@ -70,8 +70,11 @@ def test_default_model_predicts_from_text_only_manifest(tmp_path):
     r = runner.invoke(app, ["predict", "--model", "default", "--manifest", str(tmp_path / "m.csv"), "--out", str(tmp_path / "p.csv")])
     assert r.exit_code == 0, r.output
     pred = pd.read_csv(tmp_path / "p.csv")
-    assert list(pred.columns) == ["Id", "ECR"] and list(pred["Id"]) == ["a1", "b2", "c3", "d4"]
+    assert list(pred.columns) == ["Id", "ECR", "ECR_text", "ECR_signals", "ECR_clip"]
+    assert list(pred["Id"]) == ["a1", "b2", "c3", "d4"]
     assert pred["ECR"].between(0, 1).all() and pred["ECR"].nunique() == 4
+    # no videos and no table: only the text member answers
+    assert pred["ECR_text"].notna().all() and pred[["ECR_signals", "ECR_clip"]].isna().all().all()
 
 
 def test_text_manifest_not_utf8_names_the_file(tmp_path):

@@ -164,7 +164,7 @@ def test_cli_directory_and_csv(good_videos, tmp_path):
     df = pd.read_csv(out)
     assert sorted(df["Id"]) == ["portrait_h264", "vp9_webm"] and df["ok"].all()
     assert {"ECR", "NAWP", "MOS", "top_audio_tags", "unavailable"} <= set(df.columns)
-    assert "portrait_h264" in r.stdout
+    assert "portrait_h264" in r.stdout and "--csv is deprecated" in r.output  # old spelling still works
 
 
 def test_csv_keeps_integer_sizes_beside_a_failed_row(tmp_path):
@@ -220,7 +220,7 @@ def test_score_csv_feeds_evaluate_as_is(trained, tmp_path):
 
     out = tmp_path / "s.csv"
     clips = trained["clips"]
-    r = CliRunner().invoke(app, ["score", *map(str, clips), "--csv", str(out), "--no-timeline",
+    r = CliRunner().invoke(app, ["score", *map(str, clips), "-o", str(out), "--no-timeline",
                                  "--engagement-model", str(trained["dir"] / "engagement")])
     assert r.exit_code == 0, r.output
     truth = tmp_path / "t.csv"

@@ -32,7 +32,7 @@ class ScoreConfig:
     """What `reelscore score` runs: which shipped models, how many tags, whether to build the timeline."""
 
     engagement_model: str = "default"
-    quality_model: str = "quality_default"
+    quality_model: str = "quality-default"
     device: str = "cpu"
     top_k: int = 5
     timeline: bool = True

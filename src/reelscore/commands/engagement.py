@@ -20,7 +20,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     @train_app.command("engagement")
     def train_engagement_cmd(
         labels: list[Path] = typer.Option(..., "--labels", help="Labels: `reelscore labels` output (video_id,nawp,ecr,...) or a SnapUGC/EVQA CSV (Id,...,ECR[,NAWP]); repeat to join files (shared ids must agree)."),
-        out: Path = typer.Option(..., "--out", help="Model directory to write."),
+        out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
         model: str = typer.Option("text", "--model", help="net | gbdt | ridge | text | fused."),
         features_table: Optional[list[Path]] = typer.Option(None, "--features-table", help="fused: CSV/Parquet keyed by Id with coldsignal signal columns and/or clip_000..clip_511 (repeat to join several on Id)."),
         exclude_ids: Optional[Path] = typer.Option(None, "--exclude-ids", help="File of ids (one per line) to drop from the labels before training, e.g. evaluation_ids.txt."),
@@ -62,7 +62,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     @app.command("predict")
     def predict_cmd(
         model: str = typer.Option(..., "--model", help="Model directory, or `default` (shipped engagement model) / `quality-default`."),
-        out: Path = typer.Option(..., "--out", help="Predictions CSV to write (Id,<targets>)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Predictions CSV to write (Id,<targets>)."),
         features: Optional[Path] = typer.Option(None, "--features", help="Feature store."),
         manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest (video_id,path,... or SnapUGC Id,Title,Description,...); missing features are extracted first."),
         videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Folder of <Id>.mp4 for SnapUGC-style manifests."),
@@ -77,7 +77,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         Examples:
           reelscore predict --model default --manifest test.csv --out pred.csv
           reelscore predict --model models/ridge --features store/ --out pred.csv
-          reelscore predict --model quality_default --manifest processed/manifest.csv --out mos.csv
+          reelscore predict --model quality-default --manifest processed/manifest.csv --out mos.csv
           reelscore predict --model default --manifest M.csv --features-table warehouse.parquet --out pred.csv
         """
         from reelscore.models.registry import ModelError

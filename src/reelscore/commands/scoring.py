@@ -73,9 +73,10 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         manifest: Optional[Path] = typer.Option(None, help="CSV manifest (video_id,path[,title,description] or SnapUGC Id,Title,Description)."),
         videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Where a SnapUGC manifest's <Id>.mp4 files are."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object per video on stdout (JSON lines)."),
-        csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write the headline numbers as CSV to this file."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the headline numbers as CSV (Id,path,ok,ECR,NAWP,MOS,...) to this file."),
+        csv_out: Optional[Path] = typer.Option(None, "--csv", hidden=True, help="Deprecated spelling of --out (kept for one release)."),
         engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
-        quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
+        quality_model: str = typer.Option("quality-default", help="Quality model directory or shipped alias."),
         timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Per-second quality and first-5-s engagement."),
         top_k: int = typer.Option(5, min=1, max=521, help="How many audio tags and semantic classes to report."),
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the models once); output keeps input order."),
@@ -88,7 +89,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         Examples:
           reelscore score clip.mp4 --title 'My title' --description 'About it'
           reelscore score videos/ --json > scores.jsonl
-          reelscore score --manifest metadata.csv --videos-dir videos/ --csv scores.csv
+          reelscore score --manifest metadata.csv --videos-dir videos/ -o scores.csv
           reelscore score videos/ --workers 2 --json > scores.jsonl
         """
         import json
@@ -98,8 +99,12 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         from reelscore.common.progress import make_progress
         from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, expand_inputs, score_many
 
+        if csv_out is not None:
+            typer.echo("reelscore score: --csv is deprecated, use --out/-o (same file)", err=True)
+            out = out or csv_out
+        csv_out = out
         if json_out and csv_out:
-            raise typer.BadParameter("choose one of --json and --csv")
+            raise typer.BadParameter("choose one of --json and --out")
         from reelscore.models.registry import DEFAULT_MODELS, ModelError, read_model_json, resolve_model_dir
 
         # named models are checked before anything is loaded: a wrong name is one line, not an empty column

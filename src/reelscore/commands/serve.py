@@ -24,7 +24,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         max_queue: int = typer.Option(200, "--max-queue", min=1, help="Most waiting jobs (503 above)."),
         frames: int = typer.Option(4, min=0, max=32, help="Thumbnails kept per job for the web page."),
         engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
-        quality_model: str = typer.Option("quality_default", help="Quality model directory or shipped alias."),
+        quality_model: str = typer.Option("quality-default", help="Quality model directory or shipped alias."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve POST /v1/score, GET /v1/jobs/{id}, GET /v1/health and a web page at /.

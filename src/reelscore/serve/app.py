@@ -59,7 +59,7 @@ class ServeSettings:
     max_attempts: int = 3
     frames: int = 4
     engagement_model: str = "default"
-    quality_model: str = "quality_default"
+    quality_model: str = "quality-default"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -196,3 +196,25 @@ def test_text_embeds_fields_and_flags_empty():
     assert np.all(out.tokens[1] == 0) and np.all(out.tokens[3] == 0)
     assert list(out.pooled[-4:]) == [0, 1, 0, 1]
     assert out.meta["texts"]["audio_tags"] == "Music, Speech"
+
+
+def test_technical_window_pools_the_whole_video_pass(tmp_path):
+    """The timeline's per-second technical features come from the whole-video per-frame rows (computed once):
+    the full span equals the whole-video vector; per second, every non-temporal, non-strided descriptor
+    equals running the extractor on that second alone."""
+    from reelscore.features.analysis import Analyzer
+    from reelscore.features.technical import DESCRIPTORS
+    from reelscore.media.synth import make_clip
+
+    clip = make_clip(tmp_path / "w.mp4", seconds=4.0, width=96, height=160, fps=12, seed=5)
+    an = Analyzer.from_names(["technical"])
+    res = an.analyze(str(clip))
+    ext, out = an.extractors["technical"], res.outputs["technical"]
+    np.testing.assert_allclose(ext.window(out, 0.0, res.inputs.duration_s).pooled, out.pooled, rtol=1e-6)
+    same = [i for i, d in enumerate(DESCRIPTORS) if d not in ("ti", "brisque", "flicker")]
+    for s in (1.0, 2.0):
+        w = an.window(res.inputs, s, s + 1.0)
+        alone = ext.extract(w).pooled[: 2 * len(DESCRIPTORS)].reshape(-1, 2)[:, 0]
+        pooled = ext.window(out, s, s + 1.0).pooled[: 2 * len(DESCRIPTORS)].reshape(-1, 2)[:, 0]
+        np.testing.assert_allclose(pooled[same], alone[same], rtol=1e-5, atol=1e-6)
+        assert np.isfinite(pooled).all()

@@ -214,7 +214,7 @@ class Scorer:
         timing["models"] = time.perf_counter() - t1
 
         t1 = time.perf_counter()
-        out["timeline"] = self._timeline(inputs, texts, unavailable, stage) if self.config.timeline else None
+        out["timeline"] = self._timeline(inputs, texts, unavailable, stage, feats) if self.config.timeline else None
         if not self.config.timeline:
             unavailable["timeline"] = "not asked for (--no-timeline)"
         timing["timeline"] = time.perf_counter() - t1
@@ -318,8 +318,9 @@ class Scorer:
         return {"model": info["model"], "kind": info["kind"], "inputs": used,
                 "features": {n: v for n, v in (info.get("feature_spec") or {}).items()}}
 
-    def _per_window(self, task: str, inputs, starts: list[float], dur: float, stage, lo, hi):
+    def _per_window(self, task: str, inputs, starts: list[float], dur: float, stage, lo, hi, full=None):
         """The task's model applied to the features of each 1-s window → (values, errors)."""
+        full = full or {}
         pred = self.predictors[task]
         spec = list(pred.extractors)
         names = [n for n in self.extractors if n in spec or any(n in self.extractors[m].requires for m in spec
@@ -328,11 +329,20 @@ class Scorer:
         feats, errs_all, idx, errors = [], [], [], {}
         for i, s in enumerate(starts):
             stage(f"timeline {task}", lo + (hi - lo) * i / max(1, len(starts)))
-            w = self.analyzer.window(inputs, s, min(s + 1.0, dur))
-            if w is None:
-                errors[f"{s:g}"] = "no frame in this second"
-                continue
-            outs, errs = self.analyzer.run(w, names)
+            e = min(s + 1.0, dur)
+            # extractors that can pool the window from the whole-video pass do so (no recompute)
+            pooled = {n: self.extractors[n].window(full[n], s, e) for n in names if n in full}
+            pooled = {n: o for n, o in pooled.items() if o is not None}
+            rest = [n for n in names if n not in pooled]
+            if rest:
+                w = self.analyzer.window(inputs, s, e)
+                if w is None:
+                    errors[f"{s:g}"] = "no frame in this second"
+                    continue
+                outs, errs = self.analyzer.run(w, rest)
+            else:
+                outs, errs = {}, {}
+            outs = {**pooled, **outs}
             feats.append(outs)
             errs_all.append(errs)
             idx.append(i)
@@ -354,7 +364,7 @@ class Scorer:
             return "ecr" if "ecr" in targets else targets[0]
         return targets[0]
 
-    def _timeline(self, inputs, texts, unavailable, stage) -> dict[str, Any]:
+    def _timeline(self, inputs, texts, unavailable, stage, full=None) -> dict[str, Any]:
         dur = float(inputs.duration_s) if inputs is not None and inputs.duration_s else 0.0
         n = max(1, int(math.ceil(dur - 1e-6)))
         t = [float(s) for s in range(n)]
@@ -366,7 +376,7 @@ class Scorer:
 
         # quality: the quality model on each second's own features
         if reads_media("quality") and inputs is not None:
-            vals, errs = self._per_window("quality", inputs, t, dur, stage, 0.65, 0.85)
+            vals, errs = self._per_window("quality", inputs, t, dur, stage, 0.65, 0.85, full)
             tl["quality"] = {"values": vals, "model": self.model_info["quality"]["model"],
                              "kind": self.model_info["quality"]["kind"],
                              "inputs": ["the same features, computed on each 1-s window"]
@@ -385,7 +395,7 @@ class Scorer:
         first = t[: self.config.first_seconds]
         info = self.model_info.get("engagement")
         if reads_media("engagement") and inputs is not None:
-            vals, errs = self._per_window("engagement", inputs, first, dur, stage, 0.85, 0.95)
+            vals, errs = self._per_window("engagement", inputs, first, dur, stage, 0.85, 0.95, full)
             tl["engagement_first5s"] = {"t": first, "values": vals, "target": self._timeline_target("engagement").upper(),
                                         "model": info["model"], "kind": info["kind"],
                                         "inputs": ["the same features, computed on each 1-s window"]

@@ -92,6 +92,9 @@ class ExtractorOutput:
     token_fields: list[str] | None = None
     tokens: np.ndarray | None = None  # float32 [F, Dt]
     meta: dict[str, Any] = field(default_factory=dict)  # JSON-safe extras (class names, cut times, flags)
+    # in memory only (never stored): per-frame rows and their times, so a window can be pooled from them
+    frame_values: np.ndarray | None = None  # float64 [N, F]
+    frame_times: np.ndarray | None = None  # float64 [N]
 
 
 class Extractor:
@@ -172,6 +175,11 @@ class Extractor:
             "feature_names": self.feature_names(),
             "clip_feature_names": self.clip_feature_names(),
         }
+
+    def window(self, output: "ExtractorOutput", start_s: float, end_s: float) -> "ExtractorOutput | None":
+        """This extractor's output for [start_s, end_s) pooled from the whole video's `output` (no recompute),
+        or None when the extractor cannot (the timeline then runs `extract` on the window's inputs)."""
+        return None
 
     def requests(self) -> tuple:
         """Extra samplings beyond the shared grid and 16-kHz mono audio (FirstFrames, IndexFrames,

@@ -318,6 +318,14 @@ class TechnicalExtractor(Extractor):
             rows.append(v)
         return np.stack(rows) if rows else np.zeros((0, len(DESCRIPTORS)))
 
+    @staticmethod
+    def _pool(vals: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, std = np.nanmean(vals, 0), np.nanstd(vals, 0)
+        avail = 1.0 if brisque_model_files() is not None else 0.0
+        return np.append(np.column_stack([mean, std]).ravel(), avail).astype(np.float32)
+
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Per-frame descriptors → clip means and pooled mean/std."""
         sel = slice(None, None, max(1, self.cfg.stride))
@@ -326,15 +334,33 @@ class TechnicalExtractor(Extractor):
         dur = inputs.duration_s if inputs.duration_s else float(ts[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)
         clips = pool_by_clip(vals, clip_index(ts, inputs.plan), count)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean, std = np.nanmean(vals, 0), np.nanstd(vals, 0)
-        pooled = np.column_stack([mean, std]).ravel()
-        avail = 1.0 if brisque_model_files() is not None else 0.0
+        avail = brisque_model_files() is not None
         meta = {} if avail else {"note": "BRISQUE model files not found (install Debian opencv-data); brisque is NaN"}
         return ExtractorOutput(
-            pooled=np.append(pooled, avail).astype(np.float32),
+            pooled=self._pool(vals),
             clip_starts=clip_starts(count, inputs.plan),
             clips=clips,
             meta=meta,
+            frame_values=vals,
+            frame_times=np.asarray(ts, np.float64),
         )
+
+    def window(self, output: ExtractorOutput, start_s: float, end_s: float) -> ExtractorOutput | None:
+        """Mean/std of the whole video's per-frame descriptors inside [start_s, end_s): the same descriptors
+        (temporal ones see the frame before the window, as in the whole-video pass), computed once."""
+        if output.frame_values is None or output.frame_times is None:
+            return None
+        t = output.frame_times
+        sel = (t >= start_s - 1e-9) & (t < end_s - 1e-9)
+        if not sel.any():
+            return None
+        vals = output.frame_values[sel].copy()
+        # strided descriptors (BRISQUE on every k-th frame) may have no sample inside a short window:
+        # hold the value of the nearest frame that has one, as a per-window pass would have computed one
+        gaps = np.isnan(vals).all(axis=0) & ~np.isnan(output.frame_values).all(axis=0)
+        if gaps.any():
+            mid = 0.5 * (start_s + end_s)
+            for j in np.flatnonzero(gaps):
+                have = np.flatnonzero(~np.isnan(output.frame_values[:, j]))
+                vals[:, j] = output.frame_values[have[np.argmin(np.abs(t[have] - mid))], j]
+        return ExtractorOutput(pooled=self._pool(vals), meta=dict(output.meta))

@@ -14,7 +14,12 @@ from reelscore import __version__
 
 app = typer.Typer(
     name="reelscore",
-    help="Predict engagement (ECR, NAWP) and perceptual quality of short-form videos.",
+    help=("Predict engagement (ECR, NAWP) and perceptual quality of short-form videos.\n\n"
+          "Start here:\n\n"
+          "\b\n"
+          "  reelscore score clip.mp4 --title 'My title'   (ECR, MOS, timeline, tags)\n"
+          "  reelscore score videos/ --workers 2 -o out.csv (a folder, as CSV)\n"
+          "  reelscore VERB --help                          (examples for each verb)"),
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -23,8 +28,9 @@ app = typer.Typer(
 train_app = typer.Typer(help="Train a model: `reelscore train engagement|quality ...`.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
-# Areas in data-flow order; each module defines register(app, train_app).
-AREAS = ["media", "labels", "features", "evaluation", "engagement", "quality", "scoring", "serve"]
+# The main job first (it is what most users came for), then the areas in data-flow order;
+# each module defines register(app, train_app).
+AREAS = ["scoring", "serve", "media", "labels", "features", "engagement", "quality", "evaluation"]
 
 
 def _version(value: bool) -> None:
@@ -37,7 +43,14 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    """reelscore: engagement and quality for short-form video."""
+    """reelscore: engagement (ECR, NAWP) and quality (MOS) of short-form video.
+
+    \b
+    Start here:
+      reelscore score clip.mp4 --title "My title"       # ECR, MOS, timeline, tags, with provenance
+      reelscore score videos/ --workers 2 -o scores.csv  # a folder, in parallel, as CSV
+      reelscore VERB --help                              # every verb has examples
+    """
 
 
 for _area in AREAS:

@@ -25,6 +25,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         frames: int = typer.Option(4, min=0, max=32, help="Thumbnails kept per job for the web page."),
         engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
         quality_model: str = typer.Option("quality-default", help="Quality model directory or shipped alias."),
+        clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) for the engagement model's CLIP member."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve POST /v1/score, GET /v1/jobs/{id}, GET /v1/health and a web page at /.
@@ -40,6 +41,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
             raise typer.BadParameter("--workers must be 0 or more (0 = accept and queue only)")
         settings = ServeSettings(data_dir=data_dir, workers=workers, token=token, max_upload_mb=max_upload_mb,
                                  max_duration_s=max_duration_s, max_queue=max_queue, frames=frames,
-                                 engagement_model=engagement_model, quality_model=quality_model)
+                                 engagement_model=engagement_model, quality_model=quality_model,
+                                 clip_checkpoint=str(clip_checkpoint) if clip_checkpoint else None)
         typer.echo(f"reelscore serve: http://{host}:{port}/  data dir {data_dir.resolve()}  workers {workers}", err=True)
         run(settings, host=host, port=port, log_level=log_level)

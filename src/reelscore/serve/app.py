@@ -60,6 +60,7 @@ class ServeSettings:
     frames: int = 4
     engagement_model: str = "default"
     quality_model: str = "quality-default"
+    clip_checkpoint: str | None = None  # local CLIP (HF layout) for the fused engagement model's CLIP member
 
     @property
     def max_upload_bytes(self) -> int:
@@ -174,6 +175,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         (data_dir / sub).mkdir(parents=True, exist_ok=True)
     store = JobStore(data_dir / "jobs.sqlite3")
     score_config = {"engagement_model": settings.engagement_model, "quality_model": settings.quality_model}
+    if settings.clip_checkpoint:
+        score_config["extractor_options"] = {"clip_mean3": {"checkpoint": str(settings.clip_checkpoint)}}
     pool = (WorkerPool(store, data_dir, settings.workers, settings.max_attempts, settings.frames, score_config)
             if settings.workers > 0 else None)
 

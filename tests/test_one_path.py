@@ -80,3 +80,17 @@ def test_score_workers_keep_input_order(clips, tmp_path):
     one = CliRunner().invoke(app, ["score", str(clips[2]), "--json", "--no-timeline"])
     single = json.loads(next(line for line in one.stdout.splitlines() if line.startswith("{")))
     assert rows[0]["scores"]["ecr"]["value"] == pytest.approx(single["scores"]["ecr"]["value"], abs=1e-9)
+
+
+def test_score_on_ray_gives_the_local_numbers_in_order(clips):
+    pytest.importorskip("ray")
+    from reelscore.scoring import ScoreConfig, ScoreItem, score_many
+
+    items = [ScoreItem(str(p)) for p in clips[:2]]
+    cfg = ScoreConfig(timeline=False)
+    local = list(score_many(items, workers=1, config=cfg))
+    assert local[0]["timeline"] is None  # the config is used, not the process-wide default scorer
+    ray_res = list(score_many(items, workers=2, engine="ray", config=cfg))
+    assert [r["video_id"] for r in ray_res] == [r["video_id"] for r in local]
+    for a, b in zip(local, ray_res):
+        assert a["scores"]["ecr"]["value"] == pytest.approx(b["scores"]["ecr"]["value"], abs=1e-9)

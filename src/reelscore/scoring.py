@@ -539,7 +539,7 @@ def score_many(items: Iterable[ScoreItem], scorer: Scorer | None = None, workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if workers == 1 and engine == "local":
-        scorer = scorer or default_scorer()
+        scorer = scorer or (Scorer(config).load() if config is not None else default_scorer())
         for it in items:
             yield _score_item(scorer, it)
         return

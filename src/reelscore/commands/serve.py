@@ -25,6 +25,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         frames: int = typer.Option(4, min=0, max=32, help="Thumbnails kept per job for the web page."),
         engagement_model: str = typer.Option("default", help="Engagement model directory or shipped alias."),
         quality_model: str = typer.Option("quality-default", help="Quality model directory or shipped alias."),
+        keep_days: float = typer.Option(30.0, "--keep-days", min=0, help="Delete uploads and thumbnails of jobs finished more than this many days ago (results stay); 0 = at once."),
+        max_store_gb: float = typer.Option(20.0, "--max-store-gb", min=0.001, help="Above this many GB of uploads + thumbnails, the oldest finished jobs' files go first."),
         clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) for the engagement model's CLIP member."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
@@ -42,6 +44,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         settings = ServeSettings(data_dir=data_dir, workers=workers, token=token, max_upload_mb=max_upload_mb,
                                  max_duration_s=max_duration_s, max_queue=max_queue, frames=frames,
                                  engagement_model=engagement_model, quality_model=quality_model,
-                                 clip_checkpoint=str(clip_checkpoint) if clip_checkpoint else None)
+                                 clip_checkpoint=str(clip_checkpoint) if clip_checkpoint else None,
+                                 keep_days=keep_days, max_store_gb=max_store_gb)
         typer.echo(f"reelscore serve: http://{host}:{port}/  data dir {data_dir.resolve()}  workers {workers}", err=True)
         run(settings, host=host, port=port, log_level=log_level)

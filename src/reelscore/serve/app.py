@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from reelscore import __version__
 from reelscore.common.jsonsafe import json_safe
 from reelscore.serve.jobs import Job, JobStore, QueueFull
+from reelscore.serve.retention import RetentionPolicy, apply_retention
 from reelscore.serve.worker import WorkerPool, frames_dir
 
 log = logging.getLogger("reelscore.serve")
@@ -61,6 +63,9 @@ class ServeSettings:
     engagement_model: str = "default"
     quality_model: str = "quality-default"
     clip_checkpoint: str | None = None  # local CLIP (HF layout) for the fused engagement model's CLIP member
+    keep_days: float | None = 30.0  # uploads and thumbnails of jobs finished longer ago are deleted (results stay)
+    max_store_gb: float | None = 20.0  # above this, the oldest finished jobs' files go first
+    retention_interval_s: float = 600.0
 
     @property
     def max_upload_bytes(self) -> int:
@@ -179,6 +184,21 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         score_config["extractor_options"] = {"clip_mean3": {"checkpoint": str(settings.clip_checkpoint)}}
     pool = (WorkerPool(store, data_dir, settings.workers, settings.max_attempts, settings.frames, score_config)
             if settings.workers > 0 else None)
+    files_lock = threading.Lock()
+    policy = RetentionPolicy(keep_days=settings.keep_days, max_store_gb=settings.max_store_gb)
+    stop_retention = threading.Event()
+
+    def retention_loop() -> None:
+        while True:
+            try:
+                freed = apply_retention(store, data_dir, policy, lock=files_lock)
+                if freed["files"]:
+                    log.info("retention: deleted %d upload(s) of %d finished job(s), %.1f MB",
+                             freed["files"], freed["jobs"], freed["bytes"] / 1e6)
+            except Exception as exc:  # retention must never take the server down
+                log.warning("retention failed: %s", exc)
+            if stop_retention.wait(settings.retention_interval_s):
+                return
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -196,10 +216,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             stale.unlink(missing_ok=True)
         if pool is not None:
             pool.start()
+        keeper = threading.Thread(target=retention_loop, daemon=True, name="retention")
+        keeper.start()
         app.state.started_at = time.time()
         try:
             yield
         finally:
+            stop_retention.set()
             if pool is not None:
                 pool.stop()
             lock.close()
@@ -280,15 +303,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                 raise ApiError(422, "empty", "the uploaded file is empty")
             info = _probe_upload(tmp, settings)
             dest = data_dir / "uploads" / f"{sha}{_container_ext(info.get('container'))}"
-            if dest.exists():
-                tmp.unlink()
-            else:
-                os.replace(tmp, dest)
-            try:
-                job, created = store.submit(sha, str(dest.relative_to(data_dir)), size, title, description, info,
-                                            max_queued=settings.max_queue)
-            except QueueFull as exc:
-                raise ApiError(503, "queue_full", str(exc), {"Retry-After": "10"}) from None
+            with files_lock:  # retention never deletes an upload between placing it and queueing its job
+                os.replace(tmp, dest)  # same content: replacing also refreshes its age for retention
+                try:
+                    job, created = store.submit(sha, str(dest.relative_to(data_dir)), size, title, description, info,
+                                                max_queued=settings.max_queue)
+                except QueueFull as exc:
+                    raise ApiError(503, "queue_full", str(exc), {"Retry-After": "10"}) from None
         finally:
             tmp.unlink(missing_ok=True)
         body = job_view(job)

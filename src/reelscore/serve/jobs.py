@@ -266,6 +266,25 @@ class JobStore:
         return len(rows)
 
     # ---- reading -------------------------------------------------------------
+    def file_usage(self) -> list[dict]:
+        """Per stored upload: how many jobs use it, how many are active, when the last one finished."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT file_path, count(*) AS jobs, sum(CASE WHEN status IN ('queued','running') THEN 1 ELSE 0 END)"
+                " AS active, max(finished_at) AS last_finished FROM jobs GROUP BY file_path").fetchall()
+        return [dict(r) for r in rows]
+
+    def purge_file(self, file_path: str) -> list[str] | None:
+        """Mark the finished jobs of an upload as purged (no thumbnails); None if one of them is active."""
+        with self._tx() as con:
+            rows = con.execute("SELECT id, status FROM jobs WHERE file_path=?", (file_path,)).fetchall()
+            if any(r["status"] in ACTIVE for r in rows):
+                return None
+            con.execute("UPDATE jobs SET frames=0 WHERE file_path=?", (file_path,))
+            for r in rows:
+                self._event(con, r["id"], "purged", detail={"file": file_path})
+        return [r["id"] for r in rows]
+
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
         with self._connect() as con:

@@ -74,3 +74,14 @@ def test_make_test_media(tmp_path):
     assert (tmp_path / "m" / "portrait_h264.mp4").stat().st_size > 0
     res = runner.invoke(app, ["probe", "--json", str(tmp_path / "m" / "portrait_h264.mp4")])
     assert _lines(res.stdout)[0]["duration_s"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_deprecated_spellings_still_work_with_a_warning(test_media):
+    from typer.testing import CliRunner
+
+    from reelscore.cli import app
+
+    r = CliRunner().invoke(app, ["probe", str(test_media["portrait_h264"]), "--max-duration", "1"])
+    assert "deprecated, use --max-duration-s" in r.output and r.exit_code == 1  # the 2-s clip is over 1 s
+    r = CliRunner().invoke(app, ["probe", str(test_media["portrait_h264"]), "--max-duration-s", "60"])
+    assert r.exit_code == 0 and "deprecated" not in r.output

@@ -89,7 +89,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON instead of a table."),
         bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the 95 % intervals (0: none)."),
         seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
-        top_k: float = typer.Option(10.0, "--top-k", help="K for RMSE over the top K % by true value."),
+        top_k: float = typer.Option(10.0, "--top-k-percent", help="K for RMSE over the top K % by true value."),
+        top_k_old: Optional[float] = typer.Option(None, "--top-k", hidden=True, help="Deprecated spelling of --top-k-percent."),
         duration_bins: Optional[str] = typer.Option(None, "--duration-bins", help="Duration bin edges in seconds, e.g. '10,20,30,40,50' (the default)."),
         plcc_mapping: str = typer.Option("logistic4", "--plcc-mapping", help="Extra mapped PLCC: logistic4 | none (finals always use raw PLCC)."),
         value_range: Optional[str] = typer.Option(None, "--range", help="Label range LOW,HIGH, or 'none' (default: the protocol's); values outside it are a warning."),
@@ -112,8 +113,11 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 
         vr = _parse_range(value_range)
         edges = _parse_edges(duration_bins)
+        if top_k_old is not None:
+            typer.echo("reelscore evaluate: --top-k is deprecated, use --top-k-percent (a percentage)", err=True)
+            top_k = top_k_old
         if not 0 < top_k <= 100:
-            raise typer.BadParameter("--top-k must be in (0, 100]")
+            raise typer.BadParameter("--top-k-percent must be in (0, 100]")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # collected into result["warnings"], printed below

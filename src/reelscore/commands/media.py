@@ -20,7 +20,7 @@ Exit status: 0 when all inputs are fine, 1 when any failed (the others are still
 Examples:
   reelscore probe clip.mp4
   reelscore probe videos/ --json > probe.jsonl
-  reelscore probe a.mp4 b.webm --max-duration 60
+  reelscore probe a.mp4 b.webm --max-duration-s 60
 """
 
 MAKE_HELP = """Write a set of small synthetic test clips (and broken files) into DIR.
@@ -37,7 +37,8 @@ Examples:
 def _probe_cmd(
     paths: List[Path] = typer.Argument(..., help="Files or directories to probe.", show_default=False, metavar="PATH"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line instead of a table."),
-    max_duration: Optional[float] = typer.Option(None, "--max-duration", help="Refuse videos longer than this many seconds (default 3600)."),
+    max_duration: Optional[float] = typer.Option(None, "--max-duration-s", help="Refuse videos longer than this many seconds (default 3600)."),
+    max_duration_old: Optional[float] = typer.Option(None, "--max-duration", hidden=True, help="Deprecated spelling of --max-duration-s."),
     max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Refuse frames larger than this many pixels (default 4096*4096)."),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="Refuse files larger than this (default 4 GiB)."),
 ) -> None:
@@ -46,6 +47,9 @@ def _probe_cmd(
     from reelscore.media.probe import probe
 
     limits = MediaLimits()
+    if max_duration_old is not None:
+        typer.echo("reelscore probe: --max-duration is deprecated, use --max-duration-s", err=True)
+        max_duration = max_duration if max_duration is not None else max_duration_old
     if max_duration is not None:
         limits.max_duration_s = max_duration
     if max_pixels is not None:

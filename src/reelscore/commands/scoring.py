@@ -43,18 +43,12 @@ def csv_frame(results: list[dict]):
     return df.astype({"width": "Int64", "height": "Int64"})
 
 
-def score_many_one_error(it) -> dict:
-    """The error result of an input that cannot be scored (not found, not a video...), without loading models."""
-    from reelscore.media import MediaError, probe
-
-    if not it.path:
+def _input_error(it, exc) -> dict:
+    """The result of an input that cannot be scored (`exc`: its MediaError, None for a row without a file)."""
+    if exc is None:
         err = {"code": "not_found", "error": "not_found", "path": None, "message": "the manifest row has no video file"}
     else:
-        try:
-            probe(it.path)
-            err = {"code": "internal", "error": "internal", "path": it.path, "message": "unexpectedly readable"}
-        except MediaError as exc:
-            err = {"code": exc.code, **exc.to_dict()}
+        err = {"code": exc.code, **exc.to_dict()}
     return {"video_id": it.video_id or Path(it.path or "").stem, "path": it.path, "ok": False, "error": err}
 
 
@@ -145,21 +139,24 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         if engine not in ("local", "ray"):
             raise typer.BadParameter(f"--engine must be local or ray, got {engine!r}")
         options = {"clip": {"checkpoint": str(clip_checkpoint)}} if clip_checkpoint else {}
+        has_text = any(it.title or it.description or it.caption for it in items)
         cfg = ScoreConfig(engagement_model=engagement_model, quality_model=quality_model, timeline=timeline,
-                          top_k=top_k, extractor_options=options)
+                          top_k=top_k, extractor_options=options, expect_text=has_text)
         t0 = time.perf_counter()
         from reelscore.media import MediaError, probe
 
-        usable = []
-        for it in items:  # cheap checks first: nothing to score means no model is loaded
+        # cheap checks first, up to the first usable input: nothing to score means no model is loaded
+        unusable = []
+        for it in items:
             try:
                 if it.path:
                     probe(it.path)
-                    usable.append(it)
-            except MediaError:
-                pass
-        if not usable:
-            results = [score_many_one_error(it) for it in items]
+                    break
+                unusable.append(_input_error(it, None))
+            except MediaError as exc:
+                unusable.append(_input_error(it, exc))
+        else:
+            results = unusable
             for r in results:
                 err = r["error"]
                 typer.echo(f"{r.get('path') or r.get('video_id')}: {err.get('code')}: {err.get('message')}", err=True)

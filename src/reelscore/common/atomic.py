@@ -27,7 +27,8 @@ def clean_stale_temps(dest: Path) -> int:
     """Remove temp siblings of `dest` left by a writer that died (killed mid-write); returns how many.
 
     Temp names carry the writer's process id (`.<name>.<pid>.<random>.tmp...`), so a temp of a live
-    writer is never touched.
+    writer is never touched. It lists `dest`'s directory, so verbs call it once per output at their
+    start, not on every write (a feature store writes thousands of rows into one directory).
     """
     n = 0
     for p in dest.parent.glob(f".{dest.name}.*.tmp*"):
@@ -48,7 +49,6 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temp path beside `dest`; on success rename it onto `dest`, on error delete it."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(dest)
     sfx = suffix if suffix is not None else "".join(dest.suffixes)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=f".tmp{sfx}", dir=dest.parent)
     os.close(fd)
@@ -67,7 +67,6 @@ def atomic_dir(dest: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp directory beside `dest`; on success replace `dest` with it."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(dest)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=".tmp", dir=dest.parent))
     try:
         yield tmp

@@ -104,7 +104,7 @@ class Analyzer:
         """Probe (unless `info` is given) and decode once what the named extractors read.
 
         Raises MediaError when the file cannot be used at all; a failed audio decode is recorded in
-        `inputs.extra_missing["audio"]` (extractors that need audio then fail with that reason).
+        `inputs.audio_error` (extractors that need audio then fail with that reason).
         """
         from reelscore.media import (
             AudioSpec,
@@ -133,8 +133,8 @@ class Analyzer:
                 grid = self.plan.timestamps(dur)
                 taps = {r: reader.tap_first(r.n, transform=_grey_small(r)) for r in first}
                 extra_t: dict[IndexFrames, np.ndarray] = {}
+                times = reader.frame_times() if index else None  # one demux pass for every index request
                 for r in index:
-                    times = reader.frame_times()
                     if times.size == 0:
                         inputs.extra_missing[r] = "no frames"
                         continue
@@ -162,8 +162,7 @@ class Analyzer:
                     inputs.extra[s] = tr.samples
             except MediaError as exc:
                 if exc.code != "no_audio_stream":
-                    inputs.extra_missing["audio"] = str(exc)
-                    inputs.extra_missing["audio_code"] = exc.code
+                    inputs.audio_error = exc
                 inputs.audio_missing = exc.message if exc.code == "no_audio_stream" else str(exc)
         return inputs
 
@@ -187,8 +186,8 @@ class Analyzer:
             if missing:
                 errors[name] = f"needs {', '.join(missing)}, which failed"
                 continue
-            if "audio" in ext.needs and "audio" in inputs.extra_missing:
-                errors[name] = inputs.extra_missing["audio"]
+            if "audio" in ext.needs and inputs.audio_error is not None:
+                errors[name] = str(inputs.audio_error)
                 continue
             self.setup([name])
             if name in self.setup_errors:

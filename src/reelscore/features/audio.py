@@ -21,13 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reelscore.features import yamnet
-from reelscore.features.base import (
-    Extractor,
-    ExtractorOutput,
-    VideoInputs,
-    clip_starts,
-    n_clips,
-)
+from reelscore.features.base import Extractor, ExtractorOutput, VideoInputs, clip_starts, n_clips
 
 FLOOR_DB = -100.0
 SILENCE_DB = -60.0

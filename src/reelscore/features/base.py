@@ -73,6 +73,7 @@ class VideoInputs:
     audio: np.ndarray | None = None  # float32 mono [n] at audio_rate
     audio_rate: int = 16000
     audio_missing: str | None = None  # reason when the file has no usable audio track
+    audio_error: Any = None  # the MediaError of an audio track that exists but cannot be decoded
     texts: dict[str, str] = field(default_factory=dict)  # title, description, caption
     prior: dict[str, "ExtractorOutput"] = field(default_factory=dict)  # outputs of extractors run before
     plan: FramePlan = field(default_factory=FramePlan)

@@ -132,8 +132,6 @@ class ColdSignalExtractor(Extractor):
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Both halves of the recipe from the analysis's decode."""
         spec = self._audio_spec()
-        if "audio" in inputs.extra_missing:
-            raise RuntimeError(inputs.extra_missing["audio"])
         stereo = inputs.extra.get(spec)
         a = audio_signals(stereo, spec.sample_rate, spec.max_s)
         grey = inputs.extra.get(self._frames_req())

@@ -17,14 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reelscore.features.base import (
-    Extractor,
-    ExtractorOutput,
-    VideoInputs,
-    clip_index,
-    clip_starts,
-    n_clips,
-)
+from reelscore.features.base import Extractor, ExtractorOutput, VideoInputs, clip_index, clip_starts, n_clips
 
 PAIR_NAMES = ["diff_mean", "flow_mean", "flow_std", "flow_p90", "flow_max", "cut"]
 

@@ -118,19 +118,18 @@ class VideoProcessor:
         names = [e.name for e in pending]
         skip: set[str] = set()
         media_pending = [e.name for e in pending if e.needs & {"frames", "audio", "media"}]
-        try:
-            inputs = self.analyzer.decode(path, vid, texts, names) if media_ok and media_pending else \
-                VideoInputs(video_id=vid, path=path, texts=texts, plan=self.plan)
-            if media_ok and media_pending:
+        inputs = VideoInputs(video_id=vid, path=path, texts=texts, plan=self.plan)
+        if media_ok and media_pending:
+            try:
+                inputs = self.analyzer.decode(path, vid, texts, names)
                 self.store.clear_errors(vid, ["media"])
-        except MediaError as exc:
-            fail("media", exc.code, str(exc))
-            skip |= set(media_pending)
-            inputs = VideoInputs(video_id=vid, path=path, texts=texts, plan=self.plan)
-        if "audio" in inputs.extra_missing:
+            except MediaError as exc:
+                fail("media", exc.code, str(exc))
+                skip |= set(media_pending)
+        if inputs.audio_error is not None:  # the track exists but cannot be decoded: its code, per extractor
             for e in pending:
                 if "audio" in e.needs:
-                    fail(e.name, inputs.extra_missing.get("audio_code", "corrupt"), inputs.extra_missing["audio"])
+                    fail(e.name, inputs.audio_error.code, str(inputs.audio_error))
                     skip.add(e.name)
         for e in self.extractors:  # done extractors feed later ones from the store
             if e not in pending:

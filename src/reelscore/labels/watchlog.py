@@ -309,7 +309,10 @@ def write_labels(df, out: str | os.PathLike, summary: dict | None = None) -> Pat
 
 def save_outputs(df, summary: dict, out: str | os.PathLike) -> dict[str, Path]:
     """Write labels, the summary JSON and (when fitted) the f_max JSON beside `out`."""
-    from reelscore.common.atomic import write_text_atomic
+    from reelscore.common.atomic import clean_stale_temps, write_text_atomic
+
+    for p in (Path(out), summary_path(out), fmax_path(out)):  # temps of a run killed mid-write
+        clean_stale_temps(Path(p))
 
     paths = {"labels": write_labels(df, out, summary)}
     if summary.get("fmax", {}).get("source") == "fit":

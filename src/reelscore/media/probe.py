@@ -10,11 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reelscore.media.errors import MediaError, MediaLimits
-from reelscore.media.sniff import (
-    has_media_signature,
-    looks_like_text,
-    truncation_reason,
-)
+from reelscore.media.sniff import has_media_signature, looks_like_text, truncation_reason
 
 # Demuxers that FFmpeg uses for still images and text; a file opened by them is not a video.
 _NOT_VIDEO_FORMATS = {"image2", "tty", "lavfi", "ffmetadata", "srt", "webvtt", "ass", "txt"}

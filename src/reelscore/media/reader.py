@@ -325,7 +325,7 @@ class VideoReader:
             for w in sorted(want - set(got)):
                 got[w] = self.to_rgb(self._frame_at(w), size=size)
 
-    def to_rgb(self, frame, size: tuple[int, int] | None = None, interpolation: str | None = None) -> np.ndarray:
+    def to_rgb(self, frame, size: tuple[int, int] | None = None) -> np.ndarray:
         """Convert a decoded av.VideoFrame to uint8 RGB as displayed (resized, rotation applied).
 
         `size` = (width, height) of the displayed output overrides the reader's size; (0, 0) = native.
@@ -336,7 +336,7 @@ class VideoReader:
             w, h = frame.width, frame.height
         else:  # the displayed size is asked for; the stored picture is rotated after scaling
             w, h = (size[1], size[0]) if self.rotation in (90, 270) else (size[0], size[1])
-        arr = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation or self._interp)
+        arr = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=self._interp)
         if self.rotation:
             arr = np.rot90(arr, k=self.rotation // 90)
         return np.ascontiguousarray(arr)

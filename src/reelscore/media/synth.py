@@ -145,9 +145,8 @@ def make_clip(
     phones do. `gop` is the key-frame interval in frames (default: one per second).
     `frame_fn(index, t)` replaces the drawn shapes with the caller's RGB frames (displayed size).
     """
-    import av
-
     from reelscore.common.atomic import atomic_path
+    import av
 
     path = Path(path)
     if not video and not audio:
@@ -250,7 +249,6 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 
 def _make_png(path: Path) -> Path:
     import av
-
     from reelscore.common.atomic import atomic_path
 
     with atomic_path(path) as tmp:
@@ -271,7 +269,6 @@ def _make_png(path: Path) -> Path:
 def _make_audio_with_cover(path: Path, seconds: float) -> Path:
     """An AAC .m4a whose only picture is an attached cover image (as music files carry)."""
     import av
-
     from reelscore.common.atomic import atomic_path
 
     sr = 44100

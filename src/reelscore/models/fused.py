@@ -20,9 +20,9 @@ bring-your-own table with the shared file's column names (`--features-table`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,10 +195,6 @@ class FusedEngagementModel(ModelBase):
         """Every video member may be absent (e.g. no CLIP weights): the others still answer."""
         return set(MEMBER_EXTRACTOR.values())
 
-    def extractor_options(self) -> dict[str, dict]:
-        """Extractor settings a store must be built with (none beyond defaults; CLIP weights come from the user)."""
-        return {}
-
     # ---- inputs -----------------------------------------------------------------------
     def inputs(self, ids: list[str], texts: pd.DataFrame | None = None, pooled: pd.DataFrame | None = None,
                table: pd.DataFrame | None = None, failed: dict[str, dict[str, str]] | None = None) -> MemberInputs:
@@ -208,19 +204,18 @@ class FusedEngagementModel(ModelBase):
         tx = tx.reindex(columns=["title", "description", "caption"])
         groups = column_groups(table)
         sig_cols = self.cfg.signal_columns
-        if "signals" in groups:
-            S = table.reindex(ids).reindex(columns=sig_cols).to_numpy(np.float64)
-        elif pooled is not None and any(str(c).startswith("coldsignal:") for c in pooled.columns):
-            S = pooled.reindex(ids).reindex(columns=[f"coldsignal:{c}" for c in sig_cols]).to_numpy(np.float64)
-        else:
-            S = np.full((len(ids), len(sig_cols)), np.nan)
-        ccols = clip_columns(CLIP_DIM)
-        if "clip" in groups:
-            C = table.reindex(ids).reindex(columns=ccols).to_numpy(np.float64)
-        elif pooled is not None and any(str(c).startswith("clip_mean3:") for c in pooled.columns):
-            C = pooled.reindex(ids).reindex(columns=[f"clip_mean3:{c}" for c in ccols]).to_numpy(np.float64)
-        else:
-            C = np.full((len(ids), CLIP_DIM), np.nan)
+
+        def block(member: str, cols: list[str]) -> np.ndarray:
+            """The member's columns from the table when it has that group, else the extractor's pooled columns
+            (all NaN where neither has them)."""
+            if member in groups:
+                return table.reindex(index=ids, columns=cols).to_numpy(np.float64)
+            src = pooled if pooled is not None else pd.DataFrame()
+            prefixed = [f"{MEMBER_EXTRACTOR[member]}:{c}" for c in cols]
+            return src.reindex(index=ids, columns=prefixed).to_numpy(np.float64)
+
+        S = block("signals", sig_cols)
+        C = block("clip", clip_columns(CLIP_DIM))
         has = {"text": _text_known(tx),
                "signals": np.isfinite(S[:, sig_cols.index("audio_energy_mean")]) if "audio_energy_mean" in sig_cols
                else np.isfinite(S).any(axis=1),
@@ -234,8 +229,8 @@ class FusedEngagementModel(ModelBase):
                 why[m] += "; " + "; ".join(sorted(set(reasons.values())))[:300]
         return MemberInputs(ids, tx, S, C, has, why)
 
-    def _member_predict(self, name: str, mi: MemberInputs, rows: np.ndarray) -> np.ndarray:
-        m = self.members[name]
+    def _member_predict(self, name: str, mi: MemberInputs, rows: np.ndarray, model=None) -> np.ndarray:
+        m = model if model is not None else self.members[name]
         if name == "text":
             return m.predict(mi.texts.iloc[rows].reset_index(drop=True))[TARGET].to_numpy(np.float64)
         if name == "signals":
@@ -247,7 +242,7 @@ class FusedEngagementModel(ModelBase):
         from reelscore.models.text_models import TextModel, TextModelConfig
 
         if name == "text":
-            return TextModel(config_from_dict(TextModelConfig, json.loads(json.dumps(self.cfg.text))))
+            return TextModel(config_from_dict(TextModelConfig, copy.deepcopy(self.cfg.text)))
         if name == "signals":
             return SignalsMember(self.cfg.signal_columns, self.cfg.signals_lgbm, self.cfg.seed)
         return ClipMember(self.cfg.clip_alpha, self.cfg.clip_gamma)
@@ -284,7 +279,7 @@ class FusedEngagementModel(ModelBase):
                 rtr = tr[trainable[m][tr]]
                 rte = te[mi.has[m][te]]
                 if len(rte):
-                    oof[m][rte] = self._member_predict_with(self._fit_member(m, mi, y, rtr), m, mi, rte)
+                    oof[m][rte] = self._member_predict(m, mi, rte, model=self._fit_member(m, mi, y, rtr))
                 done += 1
                 if progress:
                     progress(done, steps, f"fold {k + 1}/{len(folds)}: {m}")
@@ -294,7 +289,6 @@ class FusedEngagementModel(ModelBase):
             if progress:
                 progress(done, steps, f"final: {m}")
         self.stackers = {}
-        self.cv = {}
         for r in range(1, len(names) + 1):
             for sub in itertools.combinations(names, r):
                 ok = np.isfinite(y) & np.all([mi.has[m] & np.isfinite(oof[m]) for m in sub], axis=0)
@@ -311,17 +305,6 @@ class FusedEngagementModel(ModelBase):
         self.config = dataclasses.asdict(self.cfg)
         self.label_norm = {TARGET: {"mean": float(ok_y.mean()), "std": float(ok_y.std()), "n": int(ok_y.size)}}
         return self
-
-    def _member_predict_with(self, model, name: str, mi: MemberInputs, rows: np.ndarray) -> np.ndarray:
-        saved = self.members.get(name)
-        self.members[name] = model
-        try:
-            return self._member_predict(name, mi, rows)
-        finally:
-            if saved is None:
-                self.members.pop(name)
-            else:
-                self.members[name] = saved
 
     # ---- predicting --------------------------------------------------------------------------
     def predict_inputs(self, mi: MemberInputs, only: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, str]]:

@@ -160,12 +160,9 @@ class Predictor:
             return Prediction(pred, prov, notes=self._clip_notes(pred), unavailable=unavailable)
         if hasattr(self.model, "columns"):
             spec = list(self.extractors)
-            pooled = rows.pooled if rows.pooled is not None else pd.DataFrame(index=ids)
-            pooled = pooled.reindex(ids)
-            missing_cols = [c for c in self.model.columns if c not in pooled.columns]
-            for c in missing_cols:
-                pooled[c] = np.nan
-            ok = pooled[self.model.columns].notna().all(axis=1)
+            pooled = (rows.pooled if rows.pooled is not None else pd.DataFrame()).reindex(
+                index=ids, columns=self.model.columns)  # an extractor that did not run: NaN columns
+            ok = pooled.notna().all(axis=1)
             values = pd.DataFrame(np.nan, index=ids, columns=self.targets)
             if ok.any():
                 p = self.model.predict(pooled.loc[ok])

@@ -240,6 +240,10 @@ def train_engagement(
 
     cfg = read_yaml_mapping(config)
     out = Path(out)
+    from reelscore.common.atomic import clean_stale_temps
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(out)  # the temp directory of a run killed mid-write
     try:
         return _train_kind(model, Y, texts, cfg, out, labels, features, manifest, device, val_split, folds, seed,
                            curve, features_table, t0)

@@ -8,10 +8,10 @@ a bad source or a failed encode is one line in errors.csv and the batch goes on.
 
 from __future__ import annotations
 
+import sys
 import json
 import shutil
 import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass

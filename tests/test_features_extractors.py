@@ -218,3 +218,26 @@ def test_technical_window_pools_the_whole_video_pass(tmp_path):
         pooled = ext.window(out, s, s + 1.0).pooled[: 2 * len(DESCRIPTORS)].reshape(-1, 2)[:, 0]
         np.testing.assert_allclose(pooled[same], alone[same], rtol=1e-5, atol=1e-6)
         assert np.isfinite(pooled).all()
+
+
+def test_threaded_frames_give_the_serial_values(tmp_path):
+    """technical and coldsignal spread frames over OpenCV's thread budget: bit-identical to one thread."""
+    import cv2
+
+    from reelscore.features.analysis import Analyzer
+    from reelscore.media.synth import make_clip
+
+    clip = make_clip(tmp_path / "t.mp4", seconds=3.0, width=96, height=160, fps=15, seed=8)
+    an = Analyzer.from_names(["technical", "coldsignal"])
+    inputs = an.decode(str(clip), "t")
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        threaded, _ = an.run(inputs)
+        inputs.prior = {}
+        cv2.setNumThreads(1)
+        serial, _ = an.run(inputs)
+    finally:
+        cv2.setNumThreads(before)
+    for name in ("technical", "coldsignal"):
+        np.testing.assert_array_equal(threaded[name].pooled, serial[name].pooled)

@@ -71,15 +71,26 @@ def audio_signals(stereo: np.ndarray | None, rate: int = 22050, seconds: float =
 
 
 def flow_magnitudes(grey: np.ndarray) -> np.ndarray:
-    """Mean Farneback flow magnitude between consecutive grey frames [N, H, W] → [N - 1]."""
+    """Mean Farneback flow magnitude between consecutive grey frames [N, H, W] → [N - 1].
+
+    Pairs are independent and OpenCV releases the GIL, so they run on OpenCV's thread budget
+    (`cv2.getNumThreads()`, which a `--workers N` process sets to its share of the cores); the values
+    are the same as one after another.
+    """
     import cv2
 
-    out = []
-    for a, b in zip(grey[:-1], grey[1:]):
+    def one(a: np.ndarray, b: np.ndarray) -> float:
         flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
         mag, _ = cv2.cartToPolar(flow[..., 0], flow[..., 1])
-        out.append(float(mag.mean()))
-    return np.asarray(out, np.float64)
+        return float(mag.mean())
+
+    threads = max(1, cv2.getNumThreads())
+    if threads == 1 or len(grey) < 3:
+        return np.asarray([one(a, b) for a, b in zip(grey[:-1], grey[1:])], np.float64)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as ex:
+        return np.asarray(list(ex.map(one, grey[:-1], grey[1:])), np.float64)
 
 
 def motion_signals(grey: np.ndarray | None) -> dict[str, float]:

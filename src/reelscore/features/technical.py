@@ -311,12 +311,36 @@ class TechnicalExtractor(Extractor):
         return {**self.config(), "brisque": brisque_model_files() is not None}
 
     def per_frame(self, frames: np.ndarray) -> np.ndarray:
-        """Descriptors of a frame stack [N, H, W, 3] → float64 [N, len(DESCRIPTORS)]."""
-        rows, prev = [], None
-        for i, f in enumerate(frames):
-            v, prev = frame_descriptors(f, prev, with_brisque=(i % max(1, self.cfg.brisque_stride) == 0))
-            rows.append(v)
-        return np.stack(rows) if rows else np.zeros((0, len(DESCRIPTORS)))
+        """Descriptors of a frame stack [N, H, W, 3] → float64 [N, len(DESCRIPTORS)].
+
+        Frames are independent except TI (this frame's luma minus the previous one's), so they run on
+        OpenCV's thread budget (`cv2.getNumThreads()`; OpenCV and NumPy release the GIL) and TI is
+        filled in afterwards from the lumas: the same values as one frame after another.
+        """
+        import cv2
+
+        if len(frames) == 0:
+            return np.zeros((0, len(DESCRIPTORS)))
+        stride = max(1, self.cfg.brisque_stride)
+
+        def one(i: int) -> tuple[np.ndarray, np.ndarray]:
+            return frame_descriptors(frames[i], None, with_brisque=(i % stride == 0))
+
+        threads = max(1, cv2.getNumThreads())
+        if threads == 1 or len(frames) < 2:
+            done = [one(i) for i in range(len(frames))]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as ex:
+                done = list(ex.map(one, range(len(frames))))
+        rows = np.stack([v for v, _ in done])
+        ti = DESCRIPTORS.index("ti")
+        for i in range(1, len(done)):
+            prev_y, y = done[i - 1][1], done[i][1]
+            if prev_y.shape == y.shape:
+                rows[i, ti] = float((y - prev_y).std(dtype=np.float64))
+        return rows
 
     @staticmethod
     def _pool(vals: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,12 +231,24 @@ class FusedEngagementModel(ModelBase):
         return MemberInputs(ids, tx, S, C, has, why)
 
     def _member_predict(self, name: str, mi: MemberInputs, rows: np.ndarray, model=None) -> np.ndarray:
-        m = model if model is not None else self.members[name]
+        m = model if model is not None else self._member(name)
         if name == "text":
             return m.predict(mi.texts.iloc[rows].reset_index(drop=True))[TARGET].to_numpy(np.float64)
         if name == "signals":
             return m.predict(mi.signals[rows])
         return m.predict(mi.clip[rows])
+
+    def _member(self, name: str):
+        """A trained member; one loaded lazily (the text member, when no text ever comes) is loaded now."""
+        m = self.members[name]
+        if callable(m) and not hasattr(m, "predict"):
+            m = self.members[name] = m()
+        return m
+
+    def load_members(self) -> None:
+        """Load every lazily loaded member now (outside any per-video timing)."""
+        for m in list(self.members):
+            self._member(m)
 
     def _new_member(self, name: str):
         from reelscore.common.config import config_from_dict
@@ -403,7 +416,8 @@ class FusedEngagementModel(ModelBase):
 
         directory = Path(directory)
         with atomic_dir(directory) as tmp:
-            for m, obj in self.members.items():
+            for m in list(self.members):
+                obj = self._member(m)
                 d = tmp / "members" / m
                 if m == "text":
                     obj.save(d)
@@ -429,8 +443,8 @@ class FusedEngagementModel(ModelBase):
         self.clip_range = list(self.extra.get("clip_range", [0.0, 1.0]))
         for m in self.extra.get("members", []):
             d = directory / "members" / m
-            if m == "text":
-                self.members[m] = TextModel.load(d)
+            if m == "text":  # its learners take ~1.5 s to load; a batch without titles never needs them
+                self.members[m] = functools.partial(TextModel.load, d)
             elif m == "signals":
                 self.members[m] = SignalsMember(self.cfg.signal_columns, self.cfg.signals_lgbm, self.cfg.seed).load(d)
             elif m == "clip":

@@ -134,6 +134,8 @@ class Predictor:
             from reelscore.features.minilm import load_minilm
 
             load_minilm()
+        if hasattr(self.model, "load_members"):
+            self.model.load_members()
 
     # ---- predicting -----------------------------------------------------------------
     def predict(self, rows: FeatureRows) -> Prediction:

@@ -119,3 +119,63 @@ def test_degrade_cli_label_none(clips, tmp_path):
     labels = pd.read_csv(out / "labels.csv")
     assert len(labels) == 2 and "vmaf" not in labels.columns
     assert "2 processed videos" in res.output
+
+
+def test_capture_plans_cover_every_distortion_without_changing_kvq_versions():
+    from reelscore.workflows.plans import CAPTURE_QP_INTERVALS, CAPTURES
+
+    base = make_plans("s", "s", per_source=6, seed=3)
+    plans = make_plans("s", "s", per_source=6, seed=3, capture=len(CAPTURES))
+    assert [p.to_dict() for p in plans[:6]] == [p.to_dict() for p in base]
+    cap = plans[6:]
+    assert {p.workflow for p in cap} == {"capture+transcode"}
+    assert len({p.steps[0].op for p in cap}) == len(CAPTURES)
+    assert all(CAPTURE_QP_INTERVALS[0][0] <= p.qp <= CAPTURE_QP_INTERVALS[-1][1] for p in cap)
+    with pytest.raises(ValueError, match="source size"):
+        filter_graph(next(p for p in cap if p.steps[0].op == "down_up_scale"))
+
+
+def test_capture_versions_keep_size_and_frame_count_and_labels_are_cached(clips, tmp_path, monkeypatch):
+    from reelscore.workflows import fullref
+    from reelscore.workflows.plans import CAPTURES
+
+    monkeypatch.setenv("REELSCORE_CACHE", str(tmp_path / "cache"))
+    a = clips[0]
+    out = tmp_path / "cap"
+    cfg = DegradeConfig(per_source=1, capture=len(CAPTURES), seed=2, vmaf_chunks=1, vmaf_chunk_len=3, max_duration_s=1.0)
+    s = degrade([a], out, cfg)
+    assert s["videos"] == 1 + len(CAPTURES) and s["videos_failed"] == 0
+    labels = pd.read_csv(out / "labels.csv")
+    n_src = min(fullref.count_frames(a), 15)  # first second at 15 fps
+    for r in labels.itertuples():
+        with av.open(str(out / r.path)) as c:
+            st = c.streams.video[0]
+            assert (st.width, st.height) == (64, 112), r.steps
+        assert fullref.count_frames(out / r.path) == n_src, r.steps
+    cap = labels[labels.workflow == "capture+transcode"]
+    assert (cap.vmaf < 100).all()
+    # The labels now come from the cache (keyed by both files' content): a second run never recomputes.
+    assert len(list((tmp_path / "cache" / "fullref").glob("*.json"))) == len(labels)
+    monkeypatch.setattr(fullref, "fullref_scores", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    s2 = degrade([a], tmp_path / "cap2", cfg)
+    assert s2["videos"] == len(labels)
+    again = pd.read_csv(tmp_path / "cap2" / "labels.csv")
+    assert again["vmaf"].tolist() == labels["vmaf"].tolist()
+
+
+def test_capped_label_ranks_like_the_full_label(clips):
+    """The cheap label (sampled runs, capped size) orders versions as the every-frame native one does."""
+    a = clips[0]
+    import tempfile
+    from pathlib import Path
+
+    d = Path(tempfile.mkdtemp())
+    plans = make_plans("srcA", "srcA", per_source=4, seed=5)
+    cheap, full = [], []
+    for p in plans:
+        dest = encode(p, a, d / p.name)
+        cheap.append(fullref_scores(a, dest, chunks=2, chunk_len=3, max_side=64).vmaf)
+        full.append(fullref_scores(a, dest, chunks=0, max_side=None).vmaf)
+    from scipy.stats import spearmanr
+
+    assert spearmanr(cheap, full).statistic > 0.7

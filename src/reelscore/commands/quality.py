@@ -23,6 +23,11 @@ def degrade_cmd(
     workers: int = typer.Option(1, "--workers", help="Videos processed in parallel."),
     preset: str = typer.Option("veryfast", "--preset", help="x264 preset."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Re-encode and re-label even when outputs exist."),
+    capture: int = typer.Option(0, "--capture", min=0, help="Extra capture+transcode versions per source: defocus, motion blur, sensor noise, under/over-exposure, down-up scaling, frame drops."),
+    max_duration_s: Optional[float] = typer.Option(None, "--max-duration-s", min=0.1, help="Use only the first N seconds of each source."),
+    label_max_side: int = typer.Option(1280, "--label-max-side", min=0, help="Full-reference labels with the longer side capped at this many pixels (0: native size)."),
+    label_runs: int = typer.Option(6, "--label-runs", min=0, help="Runs of 3 consecutive frames spread over the video that the labels are computed on (0: every frame)."),
+    no_label_cache: bool = typer.Option(False, "--no-label-cache", help="Recompute labels instead of reading ~/.cache/reelscore/fullref."),
 ) -> None:
     """Apply KVQ workflows (transcode; enhance+transcode; enhance+pre-process+transcode) to each source.
 
@@ -30,6 +35,7 @@ def degrade_cmd(
     Examples:
       reelscore degrade sources/*.mp4 --out processed/ --per-source 6
       reelscore degrade clip.mp4 --out processed/ --per-source 2 --label none
+      reelscore degrade sources/*.mp4 -o processed/ --capture 4 --max-duration-s 10 --workers 2
     """
     from reelscore.workflows.degrade import DegradeConfig, DegradeError, degrade
 
@@ -38,7 +44,10 @@ def degrade_cmd(
     if per_source < 1:
         _fail("--per-source must be >= 1")
     try:
-        s = degrade(sources, out, DegradeConfig(per_source=per_source, seed=seed, label=label, workers=workers, preset=preset, overwrite=overwrite))
+        s = degrade(sources, out, DegradeConfig(
+            per_source=per_source, seed=seed, label=label, workers=workers, preset=preset, overwrite=overwrite,
+            capture=capture, max_duration_s=max_duration_s, label_max_side=label_max_side or None, vmaf_chunks=label_runs, label_cache=not no_label_cache,
+        ))
     except DegradeError as exc:
         _fail(str(exc))
     msg = f"{s['videos']} processed videos from {s['sources'] - s['sources_failed']}/{s['sources']} sources → {out}"

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from reelscore.features.base import (
+    Bitstream,
     Extractor,
     ExtractorOutput,
     FirstFrames,
@@ -106,6 +107,7 @@ class Analyzer:
         Raises MediaError when the file cannot be used at all; a failed audio decode is recorded in
         `inputs.audio_error` (extractors that need audio then fail with that reason).
         """
+        from reelscore.media.bitstream import read_bitstream
         from reelscore.media import (
             AudioSpec,
             MediaError,
@@ -152,6 +154,8 @@ class Analyzer:
                     inputs.extra_missing[r] = "no decodable frames"
             for r, ts in extra_t.items():
                 inputs.extra[r] = np.stack([caught[r][float(t)] for t in ts])
+            for r in dict.fromkeys(r for r in requests if isinstance(r, Bitstream)):
+                inputs.extra[r] = read_bitstream(path, r.qp_frames)
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
             specs = list(dict.fromkeys(specs))

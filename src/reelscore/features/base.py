@@ -60,6 +60,14 @@ class IndexFrames:
     count: int = 3
 
 
+@dataclass(frozen=True)
+class Bitstream:
+    """The encoded stream itself (media.bitstream.BitstreamInfo): every video packet's size and key flag,
+    and the (picture type, mean QP) of the first `qp_frames` frames (QP None where the codec exports none)."""
+
+    qp_frames: int = 60
+
+
 @dataclass
 class VideoInputs:
     """Everything an extractor may read for one video (fields it does not need may be None)."""
@@ -77,7 +85,7 @@ class VideoInputs:
     texts: dict[str, str] = field(default_factory=dict)  # title, description, caption
     prior: dict[str, "ExtractorOutput"] = field(default_factory=dict)  # outputs of extractors run before
     plan: FramePlan = field(default_factory=FramePlan)
-    # extra samplings asked for by extractors' `requests()` (FirstFrames, IndexFrames, AudioSpec) → arrays
+    # extra samplings asked for by extractors' `requests()` (FirstFrames, IndexFrames, Bitstream, AudioSpec) → values
     extra: dict[Any, Any] = field(default_factory=dict)
     # a request that could not be met → its reason (the extractor that asked says so)
     extra_missing: dict[Any, str] = field(default_factory=dict)

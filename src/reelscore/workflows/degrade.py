@@ -44,6 +44,10 @@ class DegradeConfig:
     vmaf_chunk_len: int = 3
     pairs_per_source: int = 3
     overwrite: bool = False
+    capture: int = 0  # extra capture+transcode versions per source (blur, noise, exposure, scaling, frame drops)
+    max_duration_s: float | None = None  # keep only the first N seconds of each source
+    label_max_side: int | None = 1280  # full-reference labels computed with the longer side capped here
+    label_cache: bool = True  # cache labels under ~/.cache/reelscore/fullref by content hash
 
 
 def ffmpeg_binary() -> str:
@@ -54,14 +58,25 @@ def ffmpeg_binary() -> str:
     return exe
 
 
-def ffmpeg_command(plan: Plan, source: Path, out: Path, preset: str = "veryfast", audio: bool = True) -> list[str]:
+@dataclass
+class SourceInfo:
+    """What the filters need to know about a source: displayed size and frame rate (as a fraction)."""
+
+    width: int
+    height: int
+    fps: str
+
+
+def ffmpeg_command(
+    plan: Plan, source: Path, out: Path, preset: str = "veryfast", audio: bool = True,
+    info: SourceInfo | None = None, max_duration_s: float | None = None,
+) -> list[str]:
     """The ffmpeg argv that applies a plan's filters and transcodes with x264 at its QP."""
-    cmd = [
-        ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        "-i", str(source),
-        "-filter_complex", filter_graph(plan),
-        "-map", "[v]",
-    ]
+    graph = filter_graph(plan, info.width if info else None, info.height if info else None, info.fps if info else None)
+    cmd = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    if max_duration_s:
+        cmd += ["-t", f"{float(max_duration_s):.3f}"]
+    cmd += ["-i", str(source), "-filter_complex", graph, "-map", "[v]"]
     if audio:
         cmd += ["-map", "0:a:0?", "-c:a", "aac", "-b:a", "128k"]
     # passthrough keeps frames 1:1 with the source so full-reference scores align by index.
@@ -69,31 +84,28 @@ def ffmpeg_command(plan: Plan, source: Path, out: Path, preset: str = "veryfast"
     return cmd
 
 
-def check_source(path: Path) -> None:
-    """Raise with a one-line reason when `path` is not a usable video."""
-    try:
-        from reelscore.media import probe  # type: ignore[attr-defined]
-    except ImportError:
-        probe = None
-    if probe is not None:
-        probe(path)  # raises MediaError with code + reason
-        return
+def check_source(path: Path) -> SourceInfo:
+    """Displayed size and frame rate of a usable video; raise with a one-line reason otherwise."""
     import av
 
-    if not path.exists():
-        raise DegradeError(f"{path}: not_found: no such file")
-    try:
-        with av.open(str(path)) as c:
-            if not c.streams.video:
-                raise DegradeError(f"{path}: no_video_stream: the file has no video stream")
-    except av.error.FFmpegError as exc:
-        raise DegradeError(f"{path}: not_a_video: {exc}") from None
+    from reelscore.media.probe import probe
+
+    info = probe(path)  # raises MediaError with code + reason
+    with av.open(str(path), metadata_errors="ignore") as c:
+        rate = c.streams.video[0].average_rate or c.streams.video[0].guessed_rate
+    fps = f"{rate.numerator}/{rate.denominator}" if rate else f"{info.fps:.6f}"
+    return SourceInfo(width=int(info.width), height=int(info.height), fps=fps)
 
 
-def encode(plan: Plan, source: Path, dest: Path, preset: str = "veryfast", audio: bool = True) -> Path:
+def encode(
+    plan: Plan, source: Path, dest: Path, preset: str = "veryfast", audio: bool = True,
+    info: SourceInfo | None = None, max_duration_s: float | None = None,
+) -> Path:
     """Run one plan; the output appears at `dest` only when ffmpeg succeeded."""
+    if info is None and any(("{" in st.filter) for st in plan.steps):
+        info = check_source(source)
     with atomic_path(dest) as tmp:
-        proc = subprocess.run(ffmpeg_command(plan, source, tmp, preset, audio), capture_output=True, text=True)
+        proc = subprocess.run(ffmpeg_command(plan, source, tmp, preset, audio, info, max_duration_s), capture_output=True, text=True)
         if proc.returncode != 0:
             msg = (proc.stderr or "").strip().splitlines()
             raise DegradeError(f"{source}: ffmpeg failed for {plan.name}: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")
@@ -142,15 +154,16 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
     stems = _source_stems(src_paths)
     errors: list[dict] = []
     jobs: list[tuple[Plan, Path]] = []
+    infos: dict[Path, SourceInfo] = {}
     for src in src_paths:
         try:
-            check_source(src)
+            infos[src] = check_source(src)
         except Exception as exc:  # MediaError / DegradeError: one line, batch goes on
             line = str(exc) if str(src) in str(exc) else f"{src}: {exc}"
             errors.append({"source": str(src), "name": "", "stage": "source", "message": line})
             print(f"skipped: {line}", file=sys.stderr)
             continue
-        for plan in make_plans(stems[src], stems[src], cfg.per_source, cfg.seed):
+        for plan in make_plans(stems[src], stems[src], cfg.per_source, cfg.seed, cfg.capture):
             jobs.append((plan, src))
 
     previous = {} if cfg.overwrite else _previous_labels(out_dir)
@@ -160,7 +173,7 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
     def run(plan: Plan, src: Path) -> dict:
         dest = vid_dir / plan.name
         if cfg.overwrite or not dest.is_file():
-            encode(plan, src, dest, cfg.preset, cfg.audio)
+            encode(plan, src, dest, cfg.preset, cfg.audio, infos[src], cfg.max_duration_s)
         row = {
             "name": plan.name, "source": plan.source, "workflow": plan.workflow, "steps": plan.steps_text(),
             "qp": plan.qp, "path": f"videos/{plan.name}", "source_path": str(src.resolve()),
@@ -170,9 +183,9 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
             if prev is not None:
                 row.update(prev)
             else:
-                from reelscore.workflows.fullref import fullref_scores
+                from reelscore.workflows.fullref import cached_fullref_scores
 
-                row.update(fullref_scores(src, dest, cfg.vmaf_chunks, cfg.vmaf_chunk_len).to_dict())
+                row.update(cached_fullref_scores(src, dest, cfg.vmaf_chunks, cfg.vmaf_chunk_len, cfg.label_max_side, cfg.label_cache).to_dict())
         return row
 
     with ThreadPoolExecutor(max_workers=max(1, cfg.workers)) as pool:

@@ -50,7 +50,7 @@ def count_frames(path: str | Path) -> int:
     import av
 
     n = 0
-    with av.open(str(path)) as c:
+    with av.open(str(path), metadata_errors="ignore") as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
         for _ in c.decode(stream):
@@ -65,7 +65,7 @@ def read_luma(path: str | Path, indices: set[int] | list[int]) -> dict[int, np.n
     want = set(int(i) for i in indices)
     last = max(want) if want else -1
     out: dict[int, np.ndarray] = {}
-    with av.open(str(path)) as c:
+    with av.open(str(path), metadata_errors="ignore") as c:
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
         for i, frame in enumerate(c.decode(stream)):
@@ -148,15 +148,65 @@ def _rotation_fix(ref: np.ndarray, dist: np.ndarray) -> int:
     return min(errs, key=errs.get)
 
 
-def fullref_scores(ref_path: str | Path, dist_path: str | Path, chunks: int = 6, chunk_len: int = 3) -> FullRefScores:
-    """VMAF / PSNR / SSIM of `dist_path` against `ref_path` on sampled runs of consecutive frames."""
+def _cap_side(a: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Luma resized (area) so its longer side is at most `max_side`; both videos get the same treatment."""
+    import cv2
+
+    h, w = a.shape
+    if not max_side or max(h, w) <= max_side:
+        return a
+    s = max_side / max(h, w)
+    return cv2.resize(a, (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
+# Bump when the label computation changes, so cached labels are recomputed.
+FULLREF_VERSION = 2
+
+
+def cached_fullref_scores(
+    ref_path: str | Path, dist_path: str | Path, chunks: int = 6, chunk_len: int = 3,
+    max_side: int | None = 1280, use_cache: bool = True,
+) -> FullRefScores:
+    """`fullref_scores`, cached under ~/.cache/reelscore/fullref by the content of both files and the settings."""
+    import hashlib
+    import json
+
+    from reelscore.common.atomic import write_text_atomic
+    from reelscore.common.cache import cache_dir
+
+    if not use_cache:
+        return fullref_scores(ref_path, dist_path, chunks, chunk_len, max_side)
+    h = hashlib.sha256()
+    for p in (ref_path, dist_path):
+        with open(p, "rb") as f:
+            h.update(hashlib.file_digest(f, "sha256").digest())
+    h.update(json.dumps([FULLREF_VERSION, chunks, chunk_len, max_side]).encode())
+    path = cache_dir("fullref") / f"{h.hexdigest()[:32]}.json"
+    if path.is_file():
+        try:
+            return FullRefScores(**json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            pass  # unreadable cache entry: recompute and overwrite
+    res = fullref_scores(ref_path, dist_path, chunks, chunk_len, max_side)
+    write_text_atomic(path, json.dumps(res.__dict__))
+    return res
+
+
+def fullref_scores(
+    ref_path: str | Path, dist_path: str | Path, chunks: int = 6, chunk_len: int = 3, max_side: int | None = None,
+) -> FullRefScores:
+    """VMAF / PSNR / SSIM of `dist_path` against `ref_path` on sampled runs of consecutive frames.
+
+    `chunks=0` compares every frame (the full label); `max_side` caps the longer side of
+    both lumas before comparing (None: native size).
+    """
     import cv2
 
     n_ref, n_dist = count_frames(ref_path), count_frames(dist_path)
     n = min(n_ref, n_dist)
     if n == 0:
         raise ValueError(f"{dist_path}: no decodable frames to compare")
-    runs = sample_indices(n, chunks=chunks, chunk_len=chunk_len)
+    runs = sample_indices(n, chunks=chunks, chunk_len=chunk_len) if chunks > 0 else [list(range(i, min(n, i + 32))) for i in range(0, n, 31)]
     idx = sorted({i for r in runs for i in r})
     ref = read_luma(ref_path, idx)
     dist = read_luma(dist_path, idx)
@@ -174,6 +224,9 @@ def fullref_scores(ref_path: str | Path, dist_path: str | Path, chunks: int = 6,
                 d = cv2.resize(d, (ref[i].shape[1], ref[i].shape[0]), interpolation=cv2.INTER_CUBIC)
             d_frames.append(d)
         d = np.stack(d_frames)
+        if max_side:
+            r = np.stack([_cap_side(a, max_side) for a in r])
+            d = np.stack([_cap_side(a, max_side) for a in d])
         v = vmaf_frames(r, d)
         keep = slice(1, None) if len(run) > 1 else slice(None)
         v_all.extend(v[keep].tolist())

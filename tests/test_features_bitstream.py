@@ -1,0 +1,59 @@
+"""bitstream extractor: QP and bits per pixel against what the encoder was told and what ffprobe counts."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+
+import numpy as np
+import pytest
+
+from reelscore.features.analysis import Analyzer
+from reelscore.features.bitstream import NAMES
+from reelscore.media.synth import make_clip
+
+
+def _x264_at_qp(src, dest, qp: int) -> None:
+    # ipratio/pbratio 1 and no adaptive quantisation: every block of every frame is coded at exactly `qp`.
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-c:v", "libx264", "-qp", str(qp),
+                    "-x264-params", "ipratio=1:pbratio=1:aq-mode=0", "-an", str(dest)], check=True)
+
+
+def _ffprobe_packet_sizes(path) -> np.ndarray:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=size",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+    return np.array([int(x) for x in out.split() if x.strip()], dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bits")
+    src = make_clip(d / "src.mp4", seconds=2.0, width=96, height=64, fps=15, audio=False, crf=0)
+    return {qp: _x264_at_qp(src, d / f"qp{qp}.mp4", qp) or d / f"qp{qp}.mp4" for qp in (22, 38)}
+
+
+def _features(path):
+    a = Analyzer.from_names(["bitstream"])
+    res = a.analyze(str(path))
+    assert not res.errors, res.errors
+    return dict(zip(NAMES, res.outputs["bitstream"].pooled.astype(float)))
+
+
+def test_qp_is_the_encoders_and_bpp_matches_ffprobe(coded):
+    for qp, path in coded.items():
+        f = _features(path)
+        assert f["qp_available"] == 1.0
+        assert f["qp_mean"] == pytest.approx(qp, abs=1e-6)
+        assert f["qp_std"] == pytest.approx(0.0, abs=1e-6)
+        assert f["qp_key"] == pytest.approx(qp, abs=1e-6)
+        sizes = _ffprobe_packet_sizes(path)
+        assert f["log2_bpp"] == pytest.approx(math.log2(8 * sizes.mean() / (96 * 64)), abs=1e-4)
+        assert f["codec_h264"] == 1.0 and f["codec_other"] == 0.0
+        assert f["log2_pixels"] == pytest.approx(math.log2(96 * 64))
+    assert _features(coded[22])["log2_bpp"] > _features(coded[38])["log2_bpp"] + 1.0
+
+
+def test_codec_without_qp_export_gives_nan_not_zero(good_videos):
+    f = _features(good_videos["hevc"])
+    assert f["qp_available"] == 0.0 and math.isnan(f["qp_mean"])
+    assert f["codec_hevc"] == 1.0 and np.isfinite(f["log2_bpp"])

@@ -48,3 +48,37 @@ def test_small_frames_are_upscaled_to_the_crop(tmp_path):
     assert centre_crop(np.zeros((64, 112, 3), np.uint8), 96).shape == (96, 96, 3)
     f = np.arange(300 * 200 * 3, dtype=np.uint32).reshape(300, 200, 3).astype(np.uint8)
     np.testing.assert_array_equal(centre_crop(f, 100), f[100:200, 50:150])
+
+
+def test_fragstats_reads_native_patches_of_every_cell(tmp_path):
+    """fragment_mosaic takes the centred native patch of each grid cell (hand-computed corners),
+    and fragstats equals deepstats' network statistics on those mosaics."""
+    import av
+    import torch
+
+    from reelscore.features.analysis import Analyzer
+    from reelscore.features.deepstats import TAPS, tap_statistics
+    from reelscore.features.semantic import load_efficientnet_lite0
+    from reelscore.media.samplers import fragment_mosaic
+    from reelscore.media.synth import make_clip
+
+    f = np.random.default_rng(0).integers(0, 255, (300, 420, 3)).astype(np.uint8)
+    m = fragment_mosaic(f, grid=3, size=40)
+    # cells are 100 x 140: the centred 40-px patch starts at (30, 50) inside each cell
+    for i in range(3):
+        for j in range(3):
+            np.testing.assert_array_equal(m[i * 40:(i + 1) * 40, j * 40:(j + 1) * 40],
+                                          f[i * 100 + 30:i * 100 + 70, j * 140 + 50:j * 140 + 90])
+    assert fragment_mosaic(np.zeros((50, 60, 3), np.uint8), 3, 40).shape == (120, 120, 3)
+
+    clip = make_clip(tmp_path / "f.mp4", seconds=2.0, width=240, height=320, fps=10, seed=5, crf=30)
+    an = Analyzer.from_names(["fragstats"], options={"fragstats": {"frames": 2, "grid": 4, "patch": 24}})
+    res = an.analyze(str(clip))
+    assert res.errors == {}
+    with av.open(str(clip)) as c:
+        frames = [fr.to_ndarray(format="rgb24") for fr in c.decode(video=0)]
+    idx = np.linspace(0, len(frames) - 1, 2).astype(int)
+    mos = np.stack([fragment_mosaic(frames[i], 4, 24) for i in idx]).astype(np.float32)
+    stats = tap_statistics(load_efficientnet_lite0("cpu"), torch.from_numpy((mos - 127.0) / 128.0).permute(0, 3, 1, 2))
+    want = np.concatenate([p for t in TAPS for p in (stats[t][0].mean(0), stats[t][1].mean(0))])
+    np.testing.assert_allclose(res.outputs["fragstats"].pooled, want, rtol=1e-4, atol=1e-5)

@@ -93,7 +93,13 @@ def test_mos_cli_writes_csv_and_report(tmp_path):
     res = CliRunner().invoke(app, ["mos", str(ratings), "--out", str(out), "--report", str(rep)])
     assert res.exit_code == 0, res.output
     got = pd.read_csv(out)
-    assert set(got["video"]) == set(TRUE) and {"mos", "ci95_low", "ci95_high", "n"} <= set(got.columns)
+    assert got.columns[0] == "Id"  # the project's one id column
+    assert set(got["Id"]) == set(TRUE) and {"mos", "ci95_low", "ci95_high", "n"} <= set(got.columns)
+    # ratings keyed by `Id` (the project's spelling) give the same MOS
+    table(ERRATIC).rename(columns={"video": "Id"}).to_csv(ratings, index=False)
+    res2 = CliRunner().invoke(app, ["mos", str(ratings), "--out", str(tmp_path / "mos2.csv")])
+    assert res2.exit_code == 0, res2.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "mos2.csv"), got)
     report = json.loads((rep / "report.json").read_text())
     assert report["removed_raters"] == ["X"] and report["rejected_bt500"] == ["X"]
     assert (rep / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

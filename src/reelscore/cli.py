@@ -12,6 +12,26 @@ import typer
 
 from reelscore import __version__
 
+
+def _flags_without_type() -> None:
+    """Show on/off flags as `--json`, not `--json <bool>` (Typer 0.29 prints a type for every option)."""
+    import typer.core
+
+    orig = typer.core.TyperOption.display_type_rich
+    if getattr(orig, "_reelscore", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if getattr(self, "is_flag", False) and not getattr(self, "count", False):
+            return None
+        return orig(self, ctx)
+
+    display_type_rich._reelscore = True
+    typer.core.TyperOption.display_type_rich = display_type_rich
+
+
+_flags_without_type()
+
 app = typer.Typer(
     name="reelscore",
     help=("Predict engagement (ECR, NAWP) and perceptual quality of short-form videos.\n\n"

@@ -74,8 +74,8 @@ def _parse_scale(text: str) -> tuple[float, float] | None:
 
 
 def mos_cmd(
-    ratings: Path = typer.Argument(..., help="Ratings CSV with columns rater,video,score."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output MOS CSV (video,mos,std,n,mos_raw,...,ci95_low,ci95_high)."),
+    ratings: Path = typer.Argument(..., help="Ratings CSV with columns rater,video (or Id),score."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output MOS CSV (Id,mos,std,n,mos_raw,...,ci95_low,ci95_high)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Directory for report.json and report.png."),
     min_corr: float = typer.Option(0.7, "--min-corr", help="Flag raters whose SROCC/PLCC vs the others is below this."),
     drop_inconsistent: bool = typer.Option(False, "--drop-inconsistent", help="Also remove flagged raters (default: flag only)."),
@@ -106,7 +106,8 @@ def mos_cmd(
                                         scale=_parse_scale(scale)))
     except ValueError as exc:
         _fail(f"{ratings}: {exc}")
-    write_table_atomic(res.mos, out)
+    # `Id` is the id column of every CSV the project writes (docs/cli.md)
+    write_table_atomic(res.mos.rename(columns={"video": "Id"}), out)
     rep = res.report()
     if report is not None:
         report.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ after the stem and at the end of each stage (blocks 0, 2, 4, 7, 10, 14, 15), rec
 spatial mean and standard deviation; the video's vector is the mean over its frames
 (2 x (32 + 16 + 24 + 40 + 80 + 112 + 192 + 320) = 1,632 values).
 
-Its first user is the quality work of issue 19 (inputs that carry quality across content); it is not
-in any shipped model yet.
+`fragstats` is the same network read on FAST-VQA fragments instead of one crop: each native frame is
+cut into a 7 x 7 grid and the centred 32 x 32 patch of every cell is stitched into a 224 x 224 mosaic
+(media.samplers.fragment_mosaic), so the statistics see the whole frame at native resolution and
+compression artefacts survive (resizing would smooth them away).
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ class DeepStatsExtractor(Extractor):
         """The index frames at native size."""
         return (IndexFrames(self.cfg.frames),)
 
+    def _view(self, frame: np.ndarray) -> np.ndarray:
+        return centre_crop(frame, self.cfg.crop)
+
     def setup(self, device: str = "cpu") -> None:
         """The packaged EfficientNet-Lite0 (the `semantic` extractor's weights)."""
         from reelscore.features.semantic import load_efficientnet_lite0
@@ -98,7 +103,7 @@ class DeepStatsExtractor(Extractor):
         frames = inputs.extra.get(req)
         if frames is None:
             raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
-        crops = np.stack([centre_crop(f, self.cfg.crop) for f in frames]).astype(np.float32)
+        crops = np.stack([self._view(f) for f in frames]).astype(np.float32)
         x = torch.from_numpy((crops - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
         stats = tap_statistics(self.model, x)
         parts = []
@@ -106,3 +111,25 @@ class DeepStatsExtractor(Extractor):
             mean, std = stats[t]
             parts += [mean.mean(axis=0), std.mean(axis=0)]
         return ExtractorOutput(pooled=np.concatenate(parts).astype(np.float32), meta={"frames": int(len(frames))})
+
+
+class FragStatsExtractor(DeepStatsExtractor):
+    """`deepstats` on FAST-VQA fragment mosaics (7 x 7 cells, 32-px native patches) instead of one crop."""
+
+    name = "fragstats"
+    version = "1"
+    sampler = "frames at indices int(linspace(0, n-1, frames)), native size, 7x7 grid of centred 32-px patches"
+    preprocessing = "fragment mosaic (grid x patch px, native), (x - 127) / 128; EfficientNet-Lite0 stem + stage ends"
+
+    @dataclass
+    class Config:
+        """How many frames, and the fragment grid."""
+
+        frames: int = 8
+        grid: int = 7
+        patch: int = 32
+
+    def _view(self, frame: np.ndarray) -> np.ndarray:
+        from reelscore.media.samplers import fragment_mosaic
+
+        return fragment_mosaic(frame, self.cfg.grid, self.cfg.patch)

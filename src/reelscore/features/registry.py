@@ -19,6 +19,7 @@ _REGISTRY: dict[str, str] = {
     "clip_mean3": "reelscore.features.clip_mean3:ClipMean3Extractor",
     "deepstats": "reelscore.features.deepstats:DeepStatsExtractor",
     "bitstream": "reelscore.features.bitstream:BitstreamExtractor",
+    "fragstats": "reelscore.features.deepstats:FragStatsExtractor",
     "clip": "reelscore.features.clip_vit:ClipExtractor",
     "r3d18": "reelscore.features.r3d18:R3D18Extractor",
     "dover": "reelscore.features.dover:DoverExtractor",

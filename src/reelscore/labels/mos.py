@@ -76,9 +76,15 @@ def clean_ratings(
     df: pd.DataFrame, scale: tuple[float, float] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Keep valid (rater, video, score) rows, scores within `scale`; return (ratings, bad rows with reasons)."""
+    if "video" not in df.columns:
+        from reelscore.common.tables import find_column
+
+        alt = find_column(df.columns, "id", "video_id")  # the project's id column, accepted as the video
+        if alt is not None:
+            df = df.rename(columns={alt: "video"})
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise ValueError(f"ratings: missing column(s) {missing}; expected rater,video,score")
+        raise ValueError(f"ratings: missing column(s) {missing}; expected rater,video (or Id),score")
     d = df[REQUIRED].copy()
     d["rater"] = d["rater"].astype(str).str.strip()
     d["video"] = d["video"].astype(str).str.strip()

@@ -210,6 +210,23 @@ def spread_frames(path: str | os.PathLike, n: int = 4, short_side: int | None = 
         return reader.frames_at(np.asarray(ts, dtype=np.float64))
 
 
+def fragment_mosaic(frame: np.ndarray, grid: int = 7, size: int = 32) -> np.ndarray:
+    """One frame's FAST-VQA fragment mosaic [grid*size, grid*size, 3]: the centred size-px native patch of
+    every grid cell (frames smaller than grid*size upscaled bilinearly first, as `fragments` does)."""
+    need = grid * size
+    h, w = frame.shape[:2]
+    if min(h / need, w / need) < 1:
+        frame = _upscale(frame[None], 1.0 / min(h / need, w / need))[0]
+        h, w = frame.shape[:2]
+    offs = fragment_offsets(h, w, grid, size, None)
+    out = np.empty((need, need, 3), np.uint8)
+    for i in range(grid):
+        for j in range(grid):
+            y, x = offs[i, j]
+            out[i * size:(i + 1) * size, j * size:(j + 1) * size] = frame[y:y + size, x:x + size]
+    return out
+
+
 @dataclass
 class FragmentDraws:
     """Several fragment draws of one video (uint8 [D,T,G·P,G·P,3]) and a few full frames [K,H,W,3]."""

@@ -202,10 +202,11 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
             with lock:
                 rows.append(row)
 
-    cols = BASE_COLUMNS + (LABEL_COLUMNS if cfg.label == "vmaf" else [])
+    cols = BASE_COLUMNS + (LABEL_COLUMNS if cfg.label == "vmaf" else [])  # `Id` (name without .mp4) goes first
     labels = pd.DataFrame(rows, columns=cols).sort_values("name").reset_index(drop=True)
     write_table_atomic(labels, out_dir / "labels.csv")
-    manifest = pd.DataFrame({"video_id": labels["name"].map(lambda n: Path(n).stem), "path": [str((out_dir / p).resolve()) for p in labels["path"]]})
+    labels.insert(0, "Id", labels["name"].map(lambda n: Path(n).stem))
+    manifest = pd.DataFrame({"Id": labels["Id"], "path": [str((out_dir / p).resolve()) for p in labels["path"]]})
     write_table_atomic(manifest, out_dir / "manifest.csv")
     n_pairs = {"homologous": 0, "non_homologous": 0}
     if cfg.label == "vmaf" and len(labels) >= 2:

@@ -84,8 +84,19 @@ for _area in AREAS:
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point: a full disk (or a file-size limit) is one line and exit 1, not a traceback."""
+    import errno
+    import sys
+
+    try:
+        app()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        # atomic writers have already removed their temp files; nothing partial is left behind
+        print(f"error: no room left{where}: {exc.strerror or exc}; nothing partial was kept", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import os
 import tempfile
 import threading
@@ -119,12 +121,32 @@ def run_labels_duckdb(
     show_progress: bool = True,
 ) -> "pd.DataFrame":
     """Register the inputs and run the label SQL on DuckDB; returns a pandas DataFrame of groups."""
+    import duckdb
+
     con = connect(memory_limit, temp_directory, threads, track_progress=show_progress)
     try:
         register_source(con, src, "log", delimiter)
         if videos is not None:
             register_source(con, videos, "videos", delimiter)
         table = run_query(con, sql, show_progress=show_progress)
+    except duckdb.InvalidInputException as exc:
+        raise _input_error(exc, src, videos) from None
     finally:
         con.close()
     return table.to_pandas()
+
+
+def _input_error(exc: Exception, src: Source, videos: Source | None) -> Exception:
+    """DuckDB's multi-line CSV report → one line naming the file and the reason."""
+    from reelscore.labels.watchlog_source import LogInputError
+
+    msg = str(exc)
+    m = re.search(r"file = (.+)", msg)
+    files = [str(getattr(f, "path", f)) for f in src.files + (videos.files if videos is not None else [])]
+    where = m.group(1).strip() if m else (files[0] if len(files) == 1 else ", ".join(files[:3]))
+    line = re.search(r"CSV Error on Line: (\d+)", msg)
+    at = f" (line {line.group(1)})" if line else ""
+    if "not utf-8 encoded" in msg.lower() or "invalid unicode" in msg.lower():
+        return LogInputError(f"{where}: not UTF-8 text{at}; re-save the file as UTF-8")
+    first = next((ln.strip() for ln in msg.splitlines() if ln.strip()), "unreadable input")
+    return LogInputError(f"{where}: {first}{at}")

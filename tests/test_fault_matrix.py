@@ -1,0 +1,212 @@
+"""Cells of docs/reliability.md's fault matrix that had no test: zero-duration and empty inputs for
+degrade / extract / mos, non-UTF-8 tables for mos / train / labels, unreadable paths, duplicate manifest
+ids, kill -9 in the middle of degrade, and a full disk (a file-size limit) while a verb writes."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from reelscore.cli import app
+
+pytestmark = pytest.mark.timeout(600)
+ENV = dict(os.environ, REELSCORE_NO_PROGRESS="1")
+
+
+def _cli(args: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reelscore", *args], capture_output=True, text=True, env=ENV, **kw)
+
+
+def _one_line(stderr: str, *must: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    assert lines and "Traceback" not in stderr, stderr
+    line = lines[-1]
+    for m in must:
+        assert m in line, (m, line)
+    return line
+
+
+def _temps(d: Path) -> list[Path]:
+    return [p for p in d.rglob(".*") if ".tmp" in p.name]
+
+
+def _latin1(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("latin-1"))
+    return path
+
+
+def _videos(d: Path) -> list[Path]:
+    return [v for v in (d / "videos").glob("*.mp4") if not v.name.startswith(".")]
+
+
+# ---- degrade ------------------------------------------------------------------------------------
+def test_degrade_empty_and_zero_duration_sources_are_one_line_each_and_the_batch_goes_on(test_media, tmp_path):
+    from reelscore.workflows.degrade import DegradeConfig, degrade
+
+    good = test_media["portrait_h264"]
+    s = degrade([test_media["empty"], test_media["zero_duration"], good], tmp_path / "out",
+                DegradeConfig(per_source=1, label="none"))
+    assert s["sources_failed"] == 2 and s["videos"] == 1
+    errs = pd.read_csv(tmp_path / "out" / "errors.csv")
+    assert set(errs["stage"]) == {"source"}
+    for name in ("empty", "zero_duration"):
+        line = errs.loc[errs["source"] == str(test_media[name]), "message"].iloc[0]
+        assert str(test_media[name]) in line and "zero_duration" in line and "\n" not in line
+
+
+def test_degrade_killed_then_rerun_gives_the_uninterrupted_result(tmp_path):
+    from reelscore.media.synth import make_clip
+
+    srcs = [make_clip(tmp_path / f"s{i}.mp4", seconds=2.0, width=96, height=64, fps=15, seed=i, audio=False) for i in range(2)]
+    args = ["degrade", *map(str, srcs), "--per-source", "3", "--label-runs", "1", "--no-label-cache"]
+    killed = tmp_path / "killed"
+    p = subprocess.Popen([sys.executable, "-m", "reelscore", *args, "-o", str(killed)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.time() + 120
+    while time.time() < deadline and p.poll() is None and len(_videos(killed)) < 2:
+        time.sleep(0.05)
+    assert p.poll() is None, "degrade ended before it could be killed"
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    assert not (killed / "labels.csv").exists()  # nothing claims to be complete
+    import av
+
+    for v in _videos(killed):  # every finished video there is whole
+        with av.open(str(v)) as c:
+            assert sum(1 for _ in c.decode(video=0)) == 30
+    r = _cli([*args, "-o", str(killed)])
+    assert r.returncode == 0, r.stderr
+    whole = tmp_path / "whole"
+    assert _cli([*args, "-o", str(whole)]).returncode == 0
+    a, b = pd.read_csv(killed / "labels.csv"), pd.read_csv(whole / "labels.csv")
+    pd.testing.assert_frame_equal(a.drop(columns=["path"]), b.drop(columns=["path"]), check_exact=False, rtol=1e-6)
+    assert _temps(killed) == []
+
+
+# ---- mos ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["empty", "latin1", "missing", "directory"])
+def test_mos_unusable_ratings_file_is_one_line_and_writes_nothing(case, tmp_path):
+    src = tmp_path / "ratings.csv"
+    if case == "empty":
+        src.write_text("")
+    elif case == "latin1":
+        _latin1(src, "rater,video,score\nAndré,vidéo_1,4\n")
+    elif case == "directory":
+        src = tmp_path / "adir"
+        src.mkdir()
+    out = tmp_path / "mos.csv"
+    r = CliRunner().invoke(app, ["mos", str(src), "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert str(src) in r.output.strip().splitlines()[-1]
+    assert not out.exists() and _temps(tmp_path) == []
+
+
+def test_mos_zero_rows_after_header_is_one_line(tmp_path):
+    src = tmp_path / "ratings.csv"
+    src.write_text("rater,video,score\n")
+    r = CliRunner().invoke(app, ["mos", str(src), "--out", str(tmp_path / "mos.csv")])
+    assert r.exit_code != 0 and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "mos.csv").exists()
+
+
+# ---- train --------------------------------------------------------------------------------------
+def test_train_quality_non_utf8_labels_is_one_line(tmp_path):
+    lab = _latin1(tmp_path / "labels.csv", "name,source,mos\nvidéo.mp4,s,3.0\n")
+    r = CliRunner().invoke(app, ["train", "quality", "--labels", str(lab), "--features", str(tmp_path / "store"),
+                                 "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert str(lab) in line and "UTF-8" in line
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_engagement_non_utf8_labels_is_one_line(tmp_path):
+    lab = _latin1(tmp_path / "text.csv", "Id,Title,Description,ECR\n1,Café,crème brûlée,0.5\n")
+    r = CliRunner().invoke(app, ["train", "engagement", "--model", "text", "--labels", str(lab), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert str(lab) in line and "UTF-8" in line
+    assert not (tmp_path / "m").exists()
+
+
+# ---- labels -------------------------------------------------------------------------------------
+def test_labels_non_utf8_log_is_one_line(tmp_path):
+    log = _latin1(tmp_path / "log.csv", "video_id,watch_time_s,duration_s\nvidéo,3.0,10.0\n")
+    r = CliRunner().invoke(app, ["labels", str(log), "--out", str(tmp_path / "l.parquet"), "--min-views", "1"])
+    assert r.exit_code != 0, r.output
+    assert str(log) in r.output.strip().splitlines()[-1] and "Traceback" not in r.output
+    assert not (tmp_path / "l.parquet").exists()
+
+
+# ---- extract ------------------------------------------------------------------------------------
+def test_extract_zero_duration_is_an_error_row_and_the_batch_goes_on(test_media, tmp_path):
+    from reelscore.features.pipeline import extract
+    from reelscore.features.store import FeatureStore
+
+    m = pd.DataFrame({"video_id": ["z", "e", "g"], "path": [str(test_media["zero_duration"]), str(test_media["empty"]),
+                                                          str(test_media["portrait_h264"])]})
+    s = extract(m, tmp_path / "store", extractors=["technical"], progress=False)
+    assert s["done"] == 1 and s["failed"] == 2
+    errs = FeatureStore(tmp_path / "store").errors()
+    assert set(errs["video_id"]) == {"z", "e"}
+    assert errs["message"].str.contains("zero_duration").all()
+
+
+def test_extract_manifest_with_duplicate_ids_is_one_line_and_nothing_runs(test_media, tmp_path):
+    csv = tmp_path / "m.csv"
+    pd.DataFrame({"video_id": ["a", "a"], "path": [str(test_media["portrait_h264"])] * 2}).to_csv(csv, index=False)
+    r = CliRunner().invoke(app, ["extract", str(csv), "--out", str(tmp_path / "store"), "-e", "technical"])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert str(csv) in line and "duplicate" in line and line.endswith("a")
+    assert not (tmp_path / "store" / "rows").exists()
+
+
+# ---- disk full ----------------------------------------------------------------------------------
+def _limit_file_size(n_bytes: int):
+    def pre() -> None:
+        # SIGXFSZ would kill the process; ignored, the write fails with EFBIG as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
+    return pre
+
+
+def test_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path):
+    from reelscore.labels.simulate import simulate_views
+
+    simulate_views(300, 2000, tmp_path / "log.parquet", seed=2, show_progress=False)
+    out = tmp_path / "out" / "labels.csv"
+    out.parent.mkdir()
+    r = subprocess.run([sys.executable, "-m", "reelscore", "labels", str(tmp_path / "log.parquet"), "--out", str(out),
+                        "--min-views", "1"], capture_output=True, text=True, env=ENV, preexec_fn=_limit_file_size(4096))
+    assert r.returncode == 1, r.stderr
+    _one_line(r.stderr, "no room left")
+    assert not out.exists() and _temps(out.parent) == []
+    # the same run with room gives the labels
+    ok = _cli(["labels", str(tmp_path / "log.parquet"), "--out", str(out), "--min-views", "1"])
+    assert ok.returncode == 0 and len(pd.read_csv(out)) == 300
+
+
+def test_full_disk_while_scoring_to_csv_is_one_line_and_leaves_nothing(tmp_path):
+    rows = "\n".join(f"v{i},{'t' * 400}" for i in range(40))
+    lab = tmp_path / "pred_in.csv"
+    lab.write_text("Id,Title\n" + rows + "\n")
+    out = tmp_path / "o" / "mos.csv"
+    out.parent.mkdir()
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("rater,video,score\n" + "\n".join(f"r{r},video_with_a_long_name_{v:04d},{(v + r) % 5 + 1}"
+                                                          for r in range(5) for v in range(400)) + "\n")
+    r = subprocess.run([sys.executable, "-m", "reelscore", "mos", str(ratings), "--out", str(out), "--no-bt500"],
+                       capture_output=True, text=True, env=ENV, preexec_fn=_limit_file_size(2048))
+    assert r.returncode == 1, r.stderr
+    _one_line(r.stderr, "no room left")
+    assert not out.exists() and _temps(out.parent) == []

@@ -184,7 +184,7 @@ def main() -> None:
         if len(cols) == 0:
             print(f"skip {gname}: no columns")
             continue
-        X = pooled[cols].to_numpy(np.float64)
+        X = pooled[cols].to_numpy(np.float64, copy=True)
         X[~np.isfinite(X)] = np.nan
         for kind in args.learners.split(","):
             t0 = time.perf_counter()

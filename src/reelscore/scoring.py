@@ -380,8 +380,9 @@ class Scorer:
                              "kind": self.model_info["quality"]["kind"],
                              "inputs": ["the same features, computed on each 1-s window"]
                              + [f"{n} v{self.extractors[n].version} ({self.extractors[n].modality}: "
-                                f"{self.extractors[n].sampler})" for n in self.predictors["quality"].extractors
-                                if n in self.extractors],
+                                f"{self.extractors[n].sampler})"
+                                + (" — per video: every window reuses the video's values" if self.extractors[n].per_video else "")
+                                for n in self.predictors["quality"].extractors if n in self.extractors],
                              "features": dict(self.model_info["quality"].get("feature_spec") or {})}
             if errs:
                 tl["quality"]["window_errors"] = errs

@@ -116,6 +116,7 @@ class Extractor:
     sampler: ClassVar[str] = ""  # how inputs are sampled, in words
     preprocessing: ClassVar[str] = ""  # exact preprocessing, in words
     requires: ClassVar[tuple[str, ...]] = ()  # extractors whose output this one reads (run first)
+    per_video: ClassVar[bool] = False  # True: `window` returns the whole video's values (no per-second variation)
     key_kind: ClassVar[str] = "media"  # rows keyed by the file's content hash ("media") or its texts ("text")
 
     @dataclass

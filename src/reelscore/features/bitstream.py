@@ -40,6 +40,7 @@ class BitstreamExtractor(Extractor):
     version = "1"
     modality = "visual"
     needs = frozenset({"frames"})
+    per_video = True  # a timeline window reuses the video's values (see `window`)
     sampler = "every video packet (demux only); QP of the first `qp_frames` frames"
     preprocessing = "none: packet sizes in bytes, QP from AVVideoEncParams (qp + area-weighted block delta)"
 
@@ -99,3 +100,11 @@ class BitstreamExtractor(Extractor):
             pooled=np.array([vals[n] for n in NAMES], dtype=np.float32),
             meta={"codec": codec, "packets": int(sizes.size), "frames_with_qp": int(qp.size)},
         )
+
+    def window(self, output: ExtractorOutput, start_s: float, end_s: float) -> ExtractorOutput | None:
+        """The video's own values: these inputs describe the whole file (encoder settings, native frames
+        spread over the video), so each second of the timeline reuses them and varies through the others."""
+        import dataclasses
+
+        return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
+

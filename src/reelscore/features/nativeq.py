@@ -48,6 +48,7 @@ class NativeQualityExtractor(Extractor):
     version = "1"
     modality = "visual"
     needs = frozenset({"frames"})
+    per_video = True  # a timeline window reuses the video's values (see `window`)
     sampler = "frames at indices int(linspace(0, n-1, frames)) at native size; the first pairs+1 frames grey 160x90"
     preprocessing = "longer side capped at max_side (INTER_AREA); BT.601 luma; repeats on 160x90 grey (bilinear)"
 
@@ -90,3 +91,11 @@ class NativeQualityExtractor(Extractor):
         share, med = repeat_stats(grey, self.cfg.repeat_threshold)
         return ExtractorOutput(pooled=np.append(pooled, [share, med]).astype(np.float32),
                                meta={"frames": int(len(frames))})
+
+    def window(self, output: ExtractorOutput, start_s: float, end_s: float) -> ExtractorOutput | None:
+        """The video's own values: these inputs describe the whole file (encoder settings, native frames
+        spread over the video), so each second of the timeline reuses them and varies through the others."""
+        import dataclasses
+
+        return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
+

@@ -45,8 +45,8 @@ class FullRefScores:
         return {"vmaf": self.vmaf, "psnr": self.psnr, "ssim": self.ssim, "mos": self.mos, "frames_compared": self.frames}
 
 
-def count_frames(path: str | Path) -> int:
-    """Number of decodable video frames (decodes the stream; container counts can lie)."""
+def count_frames(path: str | Path, limit: int | None = None) -> int:
+    """Number of decodable video frames (decodes the stream; container counts can lie), stopping at `limit`."""
     import av
 
     n = 0
@@ -55,6 +55,8 @@ def count_frames(path: str | Path) -> int:
         stream.thread_type = "AUTO"
         for _ in c.decode(stream):
             n += 1
+            if limit is not None and n >= limit:
+                break
     return n
 
 
@@ -202,8 +204,9 @@ def fullref_scores(
     """
     import cv2
 
-    n_ref, n_dist = count_frames(ref_path), count_frames(dist_path)
-    n = min(n_ref, n_dist)
+    # the processed file is usually the shorter (--max-duration-s): the source is decoded only that far
+    n_dist = count_frames(dist_path)
+    n = min(count_frames(ref_path, limit=n_dist), n_dist)
     if n == 0:
         raise ValueError(f"{dist_path}: no decodable frames to compare")
     runs = sample_indices(n, chunks=chunks, chunk_len=chunk_len) if chunks > 0 else [list(range(i, min(n, i + 32))) for i in range(0, n, 31)]

@@ -53,7 +53,11 @@ def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str
     pooled = store.pooled(extractors)
     pooled.index = pooled.index.astype(str)
     if columns:
-        keep = pooled.columns[pooled.columns.str.contains(columns, regex=True)]
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # groups in the user's regex are fine: we only match
+            keep = pooled.columns[pooled.columns.str.contains(columns, regex=True)]
         if len(keep) == 0:
             raise TrainQualityError(f"--columns {columns!r} matches none of the {pooled.shape[1]} pooled columns")
         pooled = pooled[keep]

@@ -33,6 +33,11 @@ GROUPS = {
     "deepstats": r"^deepstats:.*$",
     "fragstats": r"^fragstats:.*$",
     "technical+bitstream+fragstats": r"^(technical:.*_mean|bitstream:.*|fragstats:.*)$",
+    "nativeq": r"^nativeq:.*$",
+    "bitstream+nativeq": r"^(bitstream:.*|nativeq:.*)$",
+    "technical+bitstream+nativeq": r"^(technical:.*_mean|bitstream:.*|nativeq:.*)$",
+    "technical+bitstream+nativeq+motion": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|motion:.*)$",
+    "technical+bitstream+nativeq+fragstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|fragstats:.*)$",
 }
 
 
@@ -44,7 +49,8 @@ def load(set_dir: Path, store_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd
     lab["Id"] = lab["name"].map(lambda n: Path(n).stem)
     lab = lab.set_index("Id")
     store = FeatureStore(store_dir)
-    names = [e for e in ["technical", "semantic", "motion", "deepstats", "fragstats", "bitstream"] if e in store.extractors()]
+    names = [e for e in ["technical", "semantic", "motion", "deepstats", "fragstats", "bitstream", "nativeq", "niqe"]
+             if e in store.extractors()]
     pooled = store.pooled(names)
     pooled.index = pooled.index.astype(str)
     ids = lab.index.intersection(pooled.index)

@@ -210,7 +210,7 @@ def test_manifest_with_wrong_columns_is_one_line(tmp_path):
     m = tmp_path / "m.csv"
     m.write_text("name,file\na,b.mp4\n")
     r = CliRunner().invoke(app, ["score", "--manifest", str(m)])
-    assert r.exit_code == 2 and "manifest needs a `video_id`" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "manifest needs an `Id`" in r.output and "Traceback" not in r.output
 
 
 def test_score_csv_feeds_evaluate_as_is(trained, tmp_path):

@@ -64,7 +64,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         model: str = typer.Option(..., "--model", help="Model directory, or `default` (shipped engagement model) / `quality-default`."),
         out: Path = typer.Option(..., "--out", "-o", help="Predictions CSV to write (Id,<targets>)."),
         features: Optional[Path] = typer.Option(None, "--features", help="Feature store."),
-        manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest (video_id,path,... or SnapUGC Id,Title,Description,...); missing features are extracted first."),
+        manifest: Optional[Path] = typer.Option(None, "--manifest", help="Manifest (Id,path,... or SnapUGC Id,Title,Description,...); missing features are extracted first."),
         videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Folder of <Id>.mp4 for SnapUGC-style manifests."),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda."),
         workers: int = typer.Option(1, "--workers", help="Extraction workers when a manifest needs features."),

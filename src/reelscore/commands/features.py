@@ -10,7 +10,7 @@ import typer
 
 EXTRACT_HELP = """Extract features for every video of MANIFEST into the feature store --out.
 
-MANIFEST is a CSV `video_id,path[,title,description,caption]` (relative paths are taken from --videos-dir, else the manifest's folder), or the SnapUGC layout `Id,Title,Description,...` with `<Id>.mp4` files in --videos-dir.
+MANIFEST is a CSV `Id,path[,title,description,caption]` (relative paths are taken from --videos-dir, else the manifest's folder), or the SnapUGC layout `Id,Title,Description,...` with `<Id>.mp4` files in --videos-dir.
 
 Default extractors: semantic (EfficientNet-Lite0), technical (weight-free quality descriptors), motion (flow, cuts, pacing), audio (YAMNet, loudness, tempo, speech share), text (MiniLM of title, description, audio tags, caption). Plug-ins that need your weights: clip, r3d18, dover, t5, caption (see the --*-checkpoint / --*-model options).
 
@@ -33,7 +33,7 @@ Examples:
 
 
 def _extract_cmd(
-    manifest: Path = typer.Argument(..., help="Manifest CSV (video_id,path[,title,description,caption] or SnapUGC Id,Title,Description).", show_default=False),
+    manifest: Path = typer.Argument(..., help="Manifest CSV (Id,path[,title,description,caption] or SnapUGC Id,Title,Description).", show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Feature store directory (created if missing).", show_default=False),
     extractors: Optional[str] = typer.Option(None, "--extractors", "-e", help="Comma-separated extractor names (default: semantic,technical,motion,audio,text)."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes (or Ray actors)."),

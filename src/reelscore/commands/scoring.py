@@ -64,7 +64,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         inputs: List[Path] = typer.Argument(None, help="Video files and/or directories of videos."),
         title: Optional[str] = typer.Option(None, help="Title for the video(s) given on the command line."),
         description: Optional[str] = typer.Option(None, help="Description for the video(s) given on the command line."),
-        manifest: Optional[Path] = typer.Option(None, help="CSV manifest (video_id,path[,title,description] or SnapUGC Id,Title,Description)."),
+        manifest: Optional[Path] = typer.Option(None, help="CSV manifest (Id,path[,title,description] or SnapUGC Id,Title,Description)."),
         videos_dir: Optional[Path] = typer.Option(None, "--videos-dir", help="Where a SnapUGC manifest's <Id>.mp4 files are."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object per video on stdout (JSON lines)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the headline numbers as CSV (Id,path,ok,ECR,NAWP,MOS,...) to this file."),

@@ -1,4 +1,4 @@
-"""Read a manifest of videos: `video_id,path[,title,description,caption]` or the SnapUGC `Id,Title,Description,...`."""
+"""Read a manifest of videos: `Id,path[,title,description,caption]` or the SnapUGC `Id,Title,Description,...`."""
 
 from __future__ import annotations
 
@@ -20,9 +20,15 @@ def read_manifest(path: str | os.PathLike, videos_dir: str | os.PathLike | None 
         raise FileNotFoundError(f"{path}: manifest not found")
     raw = read_table(path, role="manifest")
     lower = {c.strip().lower(): c for c in raw.columns}
-    id_col = find_column(raw.columns, "video_id", "id")
+    id_col = find_column(raw.columns, "id", "video_id")
     if id_col is None:
-        raise ValueError(f"{path}: manifest needs a `video_id` (or SnapUGC `Id`) column; it has {list(raw.columns)}")
+        raise ValueError(f"{path}: manifest needs an `Id` (or the older `video_id`) column; it has {list(raw.columns)}")
+    if str(id_col).strip().lower() == "video_id":
+        import sys
+
+        # accepted for one more release (docs/cli.md): the project's id column is `Id`
+        print(f"note: {path}: column 'video_id' read as the id; the project's id column is 'Id' (docs/cli.md)",
+              file=sys.stderr)
     df = pd.DataFrame({"video_id": raw[id_col].astype(str).str.strip()})
     if df["video_id"].isin(["", "nan"]).any():
         bad = int(df["video_id"].isin(["", "nan"]).sum())

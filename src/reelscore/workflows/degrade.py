@@ -1,7 +1,7 @@
 """Build a KVQ-style processed set: run each plan through the ffmpeg CLI (x264), label it, pick pairs.
 
 Outputs in OUT: `videos/<name>.mp4`, `labels.csv` (name,source,workflow,steps,qp + labels),
-`pairs.csv` (video1,video2,better,homologous), `manifest.csv` (video_id,path for
+`pairs.csv` (video1,video2,better,homologous), `manifest.csv` (Id,path for
 `reelscore extract`), `errors.csv` and `summary.json`. Every file is written atomically;
 a bad source or a failed encode is one line in errors.csv and the batch goes on.
 """

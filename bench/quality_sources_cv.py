@@ -41,24 +41,33 @@ GROUPS = {
 }
 
 
-def load(set_dir: Path, store_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Labels (index Id), pooled features of every extractor in the store, and pairs.csv."""
+EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe") if e in g.split("+")]
+                 for g in GROUPS}
+
+
+def load(set_dir: Path, store_dir: Path, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Labels (index Id), pooled features of the named extractors (videos that have all of them), and pairs.csv."""
     from reelscore.features.store import FeatureStore
 
     lab = pd.read_csv(set_dir / "labels.csv")
     lab["Id"] = lab["name"].map(lambda n: Path(n).stem)
     lab = lab.set_index("Id")
     store = FeatureStore(store_dir)
-    names = [e for e in ["technical", "semantic", "motion", "deepstats", "fragstats", "bitstream", "nativeq", "niqe"]
-             if e in store.extractors()]
     pooled = store.pooled(names)
     pooled.index = pooled.index.astype(str)
+    have = np.ones(len(pooled), bool)
+    for e in names:  # the store joins extractors outer: keep videos every used extractor has answered
+        block = pooled.loc[:, pooled.columns.str.startswith(f"{e}:")]
+        have &= block.notna().any(axis=1).to_numpy()
+    pooled = pooled[have]
     ids = lab.index.intersection(pooled.index)
+    if len(ids) < len(lab):
+        print(f"{len(lab) - len(ids)} labelled versions lack some of {names} and are left out")
     pairs = pd.read_csv(set_dir / "pairs.csv") if (set_dir / "pairs.csv").is_file() else pd.DataFrame()
     return lab.loc[ids], pooled.loc[ids], pairs
 
 
-def make_model(kind: str, n_features: int):
+def make_model(kind: str, n_features: int, columns: list[str] | None = None):
     """A fresh regressor: ridge / gbdt (LightGBM) / mlp, with imputation and scaling where needed."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import RidgeCV
@@ -74,6 +83,15 @@ def make_model(kind: str, n_features: int):
         return lgb.LGBMRegressor(n_estimators=400, learning_rate=0.04, num_leaves=15, min_child_samples=10,
                                  subsample=0.8, subsample_freq=1, colsample_bytree=0.5 if n_features < 200 else 0.2,
                                  reg_lambda=1.0, n_jobs=1, verbose=-1, random_state=0)
+    if kind == "gbdt_mono":
+        import lightgbm as lgb
+
+        # a higher quantiser never makes a version better: predictions may only fall as QP rises
+        mono = [-1 if (c.startswith("bitstream:qp_") and c != "bitstream:qp_available" and not c.endswith("_std")) else 0
+                for c in (columns or [])]
+        return lgb.LGBMRegressor(n_estimators=400, learning_rate=0.04, num_leaves=15, min_child_samples=10,
+                                 subsample=0.8, subsample_freq=1, colsample_bytree=0.5 if n_features < 200 else 0.2,
+                                 reg_lambda=1.0, n_jobs=1, verbose=-1, random_state=0, monotone_constraints=mono or None)
     if kind == "mlp":
         return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
                              MLPRegressor(hidden_layer_sizes=(64,), alpha=1e-2, learning_rate_init=1e-3, max_iter=600,
@@ -81,12 +99,12 @@ def make_model(kind: str, n_features: int):
     raise ValueError(kind)
 
 
-def loso(X: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str) -> np.ndarray:
+def loso(X: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str, columns: list[str] | None = None) -> np.ndarray:
     """Out-of-fold predictions, one fold per source."""
     oof = np.full(len(y), np.nan)
     for g in np.unique(groups):
         te = groups == g
-        m = make_model(kind, X.shape[1]).fit(X[~te], y[~te])
+        m = make_model(kind, X.shape[1], columns).fit(X[~te], y[~te])
         oof[te] = m.predict(X[te])
     return oof
 
@@ -179,7 +197,8 @@ def main() -> None:
     ap.add_argument("--learners", default="ridge,gbdt,mlp")
     args = ap.parse_args()
 
-    lab, pooled, pairs = load(args.set, args.store)
+    names = sorted({e for g in args.groups.split(",") for e in EXTRACTORS_OF[g]})
+    lab, pooled, pairs = load(args.set, args.store, names)
     groups = lab["source"].to_numpy()
     y = lab["mos"].to_numpy(float)
     res_bucket = resolution_bucket(lab)
@@ -194,7 +213,7 @@ def main() -> None:
         X[~np.isfinite(X)] = np.nan
         for kind in args.learners.split(","):
             t0 = time.perf_counter()
-            oof = pd.Series(loso(X, y, groups, kind), index=lab.index)
+            oof = pd.Series(loso(X, y, groups, kind, list(cols)), index=lab.index)
             oofs[f"{gname} / {kind}"] = oof
             m = metrics(oof, lab, pairs)
             rows.append({"candidate": f"{gname} / {kind}", "features": int(len(cols)), **{k: m.get(k) for k in ("SROCC", "PLCC", "Rank1", "Rank2", "final")},

@@ -195,6 +195,7 @@ def main() -> None:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--groups", default=",".join(GROUPS))
     ap.add_argument("--learners", default="ridge,gbdt,mlp")
+    ap.add_argument("--baseline-model", default=None, help="a model directory scored as shipped (not refit), e.g. the old default")
     args = ap.parse_args()
 
     names = sorted({e for g in args.groups.split(",") for e in EXTRACTORS_OF[g]})
@@ -219,9 +220,22 @@ def main() -> None:
             rows.append({"candidate": f"{gname} / {kind}", "features": int(len(cols)), **{k: m.get(k) for k in ("SROCC", "PLCC", "Rank1", "Rank2", "final")},
                          "fit_s": time.perf_counter() - t0})
             print(f"{gname:32s} {kind:6s} SROCC {m['SROCC']:.3f} PLCC {m['PLCC']:.3f} Rank1 {m['Rank1']:.3f} Rank2 {m['Rank2']:.3f} final {m.get('final', float('nan')):.3f}", flush=True)
+    if args.baseline_model:
+        from reelscore.features.store import FeatureStore
+        from reelscore.models.registry import load_model
+
+        bm = load_model(args.baseline_model)
+        feats = FeatureStore(args.store).pooled(list(bm.feature_spec))
+        feats.index = feats.index.astype(str)
+        pred = pd.Series(bm.predict_mos(feats.loc[lab.index]), index=lab.index)
+        name = f"baseline as shipped ({Path(args.baseline_model).name}, not refit)"
+        oofs[name] = pred
+        m = metrics(pred, lab, pairs)
+        rows.append({"candidate": name, "features": None, **{k: m.get(k) for k in ("SROCC", "PLCC", "Rank1", "Rank2", "final")}, "fit_s": None})
+        print(f"{name}: SROCC {m['SROCC']:.3f} PLCC {m['PLCC']:.3f} final {m.get('final', float('nan')):.3f}", flush=True)
     # ensembles: mean of z-scored out-of-fold predictions of the three learners on one feature group
     for gname in args.groups.split(","):
-        parts = [oofs[k] for k in oofs if k.startswith(gname + " /")]
+        parts = [oofs[k] for k in oofs if k.startswith(gname + " /") and not k.endswith("/ gbdt_mono")]
         if len(parts) >= 2:
             z = sum((p - p.mean()) / p.std() for p in parts) / len(parts)
             ens = z * lab["mos"].std() + lab["mos"].mean()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -83,6 +84,8 @@ def make_model(kind: str, n_features: int, columns: list[str] | None = None):
         return lgb.LGBMRegressor(n_estimators=400, learning_rate=0.04, num_leaves=15, min_child_samples=10,
                                  subsample=0.8, subsample_freq=1, colsample_bytree=0.5 if n_features < 200 else 0.2,
                                  reg_lambda=1.0, n_jobs=1, verbose=-1, random_state=0)
+    if kind.startswith("light_"):
+        return _Light(kind.split("_", 1)[1], columns)
     if kind == "gbdt_mono":
         import lightgbm as lgb
 
@@ -99,13 +102,38 @@ def make_model(kind: str, n_features: int, columns: list[str] | None = None):
     raise ValueError(kind)
 
 
+class _Light:
+    """The shipped recipe exactly: reelscore's QualityLightModel (small-set learner settings, inputs clipped to the
+    training range), so the figure of the chosen candidate is the figure of what `train quality` ships."""
+
+    def __init__(self, learner: str, columns: list[str] | None) -> None:
+        from reelscore.models.quality_light import QualityLightModel, quality_learner_config
+
+        self.m = QualityLightModel(quality_learner_config(learner))
+        self.columns = list(columns) if columns else None
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "_Light":
+        cols = self.columns or [f"f{i}" for i in range(X.shape[1])]
+        ids = [str(i) for i in range(len(y))]
+        self.m.fit_mos(pd.DataFrame(X, index=ids, columns=cols), pd.Series(y, index=ids))
+        self.cols = cols
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.m.predict_mos(pd.DataFrame(X, columns=self.cols))
+
+
 def loso(X: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str, columns: list[str] | None = None) -> np.ndarray:
     """Out-of-fold predictions, one fold per source."""
-    oof = np.full(len(y), np.nan)
-    for g in np.unique(groups):
+    from joblib import Parallel, delayed
+
+    def fold(g):
         te = groups == g
-        m = make_model(kind, X.shape[1], columns).fit(X[~te], y[~te])
-        oof[te] = m.predict(X[te])
+        return te, make_model(kind, X.shape[1], columns).fit(X[~te], y[~te]).predict(X[te])
+
+    oof = np.full(len(y), np.nan)
+    for te, p in Parallel(n_jobs=int(os.environ.get("CV_JOBS", "2")))(delayed(fold)(g) for g in np.unique(groups)):
+        oof[te] = p
     return oof
 
 

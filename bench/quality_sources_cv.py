@@ -223,6 +223,7 @@ def main() -> None:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--groups", default=",".join(GROUPS))
     ap.add_argument("--learners", default="ridge,gbdt,mlp")
+    ap.add_argument("--save-oof", action="store_true", help="also write every candidate's out-of-fold predictions (~0.6 MB CSV)")
     ap.add_argument("--baseline-model", default=None, help="a model directory scored as shipped (not refit), e.g. the old default")
     args = ap.parse_args()
 
@@ -288,7 +289,8 @@ def main() -> None:
         "table": table.to_dict("records"), "best": best, "detail": detail,
     }
     Path(f"{args.out}.json").write_text(json.dumps(out, indent=2, default=float) + "\n")
-    pd.DataFrame({k: v for k, v in oofs.items()}).assign(truth=lab["mos"], source=lab["source"], workflow=lab["workflow"]).to_csv(f"{args.out}_oof.csv")
+    if args.save_oof:
+        pd.DataFrame({k: v for k, v in oofs.items()}).assign(truth=lab["mos"], source=lab["source"], workflow=lab["workflow"]).to_csv(f"{args.out}_oof.csv")
     _plot(oofs[best], lab, best, Path(f"{args.out}.png"))
     print(table.to_string(index=False))
     print(json.dumps(detail[best], indent=1))

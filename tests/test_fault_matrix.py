@@ -210,3 +210,86 @@ def test_full_disk_while_scoring_to_csv_is_one_line_and_leaves_nothing(tmp_path)
     assert r.returncode == 1, r.stderr
     _one_line(r.stderr, "no room left")
     assert not out.exists() and _temps(out.parent) == []
+
+
+# ---- train quality / predict / score: kill -9, error rows, huge input -----------------------------
+@pytest.fixture(scope="module")
+def quality_store(tmp_path_factory):
+    from reelscore.features.pipeline import extract
+    from reelscore.media.synth import make_clip
+
+    d = tmp_path_factory.mktemp("qstore")
+    rows = []
+    (d / "videos").mkdir()
+    for s in range(3):
+        for crf in (8, 32, 51):
+            name = f"s{s}__crf{crf}.mp4"
+            make_clip(d / "videos" / name, seconds=1.0, width=64, height=112, fps=8, audio=False, seed=s, crf=crf)
+            rows.append({"name": name, "source": f"s{s}", "workflow": "transcode", "steps": f"crf={crf}", "qp": crf,
+                         "path": f"videos/{name}", "mos": 5.0 - 4.0 * crf / 51})
+    pd.DataFrame(rows).to_csv(d / "labels.csv", index=False)
+    broken = d / "videos" / "broken.mp4"
+    broken.write_bytes((d / "videos" / "s0__crf8.mp4").read_bytes()[:600])  # truncated
+    ids = [Path(r["name"]).stem for r in rows] + ["broken"]
+    m = pd.DataFrame({"video_id": ids, "path": [str(d / "videos" / f"{i}.mp4") for i in ids]})  # extract()'s frame
+    extract(m, d / "store", extractors=["technical"], progress=False)
+    return d
+
+
+def test_train_quality_killed_leaves_no_half_model_and_a_rerun_is_whole(quality_store, tmp_path):
+    d = quality_store
+    out = tmp_path / "m"
+    base = ["train", "quality", "--labels", str(d / "labels.csv"), "--out", str(out)]
+    p = subprocess.Popen([sys.executable, "-m", "reelscore", *base, "--model", "ksvqe", "--preset", "tiny", "--epochs", "200"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    time.sleep(12)  # well into training (imports and the first folds take a few seconds)
+    assert p.poll() is None, "training ended before it could be killed"
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    assert not out.exists()  # the model directory appears whole or not at all
+    r = _cli([*base, "--features", str(d / "store"), "--model", "light", "--extractors", "technical"])
+    assert r.returncode == 0, r.stderr
+    from reelscore.models.registry import load_model
+
+    assert load_model(out).kind == "light" and _temps(tmp_path) == []
+
+
+def test_predict_names_videos_whose_media_failed_and_predicts_the_rest(quality_store, tmp_path):
+    d = quality_store
+    model = tmp_path / "m"
+    assert _cli(["train", "quality", "--labels", str(d / "labels.csv"), "--features", str(d / "store"), "--model", "light",
+                 "--extractors", "technical", "--out", str(model), "--no-cv"]).returncode == 0
+    out = tmp_path / "pred.csv"
+    r = _cli(["predict", "--model", str(model), "--features", str(d / "store"), "--out", str(out)])
+    assert r.returncode in (0, 1), r.stderr
+    got = pd.read_csv(out)
+    assert len(got) == 9 and "broken" not in set(got["Id"].astype(str))
+    assert "broken" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_score_refuses_a_huge_frame_in_one_line_and_scores_the_rest(tmp_path):
+    from reelscore.media.synth import make_clip
+
+    big = make_clip(tmp_path / "big.mp4", frames=1, width=4112, height=4112, fps=1, audio=False, seconds=1.0)
+    good = make_clip(tmp_path / "good.mp4", seconds=1.0, width=64, height=112, fps=8, audio=False)
+    out = tmp_path / "s.csv"
+    r = _cli(["score", str(big), str(good), "--no-timeline", "-o", str(out)])
+    assert r.returncode == 1, r.stderr
+    line = next(ln for ln in r.stderr.splitlines() if "big.mp4" in ln)
+    assert "too_large" in line or "too large" in line
+    got = pd.read_csv(out)
+    assert got.loc[got["Id"] == "good", "MOS"].notna().all()
+
+
+def test_extract_refuses_a_huge_frame_as_an_error_row(tmp_path):
+    from reelscore.features.pipeline import extract
+    from reelscore.features.store import FeatureStore
+    from reelscore.media.synth import make_clip
+
+    big = make_clip(tmp_path / "big.mp4", frames=1, width=4112, height=4112, fps=1, audio=False, seconds=1.0)
+    good = make_clip(tmp_path / "good.mp4", seconds=1.0, width=64, height=112, fps=8, audio=False)
+    s = extract(pd.DataFrame({"video_id": ["big", "good"], "path": [str(big), str(good)]}), tmp_path / "store",
+                extractors=["technical"], progress=False)
+    assert s["done"] == 1 and s["failed"] == 1
+    errs = FeatureStore(tmp_path / "store").errors()
+    assert set(errs["video_id"]) == {"big"} and errs["message"].str.contains("too_large").all()

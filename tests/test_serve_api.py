@@ -153,3 +153,18 @@ def test_web_page_is_self_contained(client):
     text = page.text + client.get("/static/app.js").text + client.get("/static/style.css").text
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in text
+
+
+def test_latin1_title_is_read_as_latin1_not_dropped(client, serve_clips):
+    """A form field whose bytes are not UTF-8 (a Latin-1 client) is decoded as Latin-1 (Starlette's fallback):
+    the title arrives whole, the job runs, nothing is replaced or dropped."""
+    clip = serve_clips["landscape"]
+    boundary = "rsboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n").encode() + "café au lait".encode("latin-1") \
+        + (f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\n"
+           "Content-Type: video/mp4\r\n\r\n").encode() + clip.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    r = client.post("/v1/score", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert r.status_code in (200, 202), (r.status_code, r.text)
+    job = wait_job(client, r.json()["id"])
+    assert job["status"] == "done"
+    assert "café au lait" in json.dumps(job, ensure_ascii=False)

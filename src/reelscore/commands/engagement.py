@@ -93,3 +93,6 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         cols = [c for c in pred.columns if c != "Id"]
         desc = ", ".join(f"{c} mean {pred[c].mean():.4f}" for c in cols)
         typer.echo(f"wrote {out}: {len(pred)} rows ({desc})")
+        if pred.attrs.get("not_predicted"):
+            # exit 1: some inputs failed (each named on stderr above), the others are written
+            raise typer.Exit(code=1)

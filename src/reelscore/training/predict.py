@@ -105,4 +105,30 @@ def predict(
         from reelscore.common.atomic import write_table_atomic
 
         write_table_atomic(pred, out)
+    pred.attrs["not_predicted"] = _not_predicted(store, mdf, pred)
     return pred
+
+
+def _not_predicted(store, mdf, pred: pd.DataFrame) -> list[str]:
+    """One line per video the store holds an error for and the prediction left out (nothing is dropped silently)."""
+    import sys
+
+    if store is None:
+        return []
+    try:
+        errs = store.errors()
+    except Exception:  # a store without an error table has nothing to report
+        return []
+    if errs is None or len(errs) == 0 or "video_id" not in errs.columns:
+        return []
+    wanted = set(mdf["video_id"].astype(str)) if mdf is not None and "video_id" in mdf.columns else None
+    done = set(pred["Id"].astype(str)) if "Id" in pred.columns else set()
+    lines = []
+    for vid, grp in errs.groupby(errs["video_id"].astype(str)):
+        if vid in done or (wanted is not None and vid not in wanted):
+            continue
+        msg = str(grp["message"].iloc[0]) if "message" in grp.columns else "extraction failed"
+        lines.append(f"not predicted: {vid}: {msg}")
+    for ln in lines:
+        print(ln, file=sys.stderr)
+    return lines

@@ -293,3 +293,32 @@ def test_extract_refuses_a_huge_frame_as_an_error_row(tmp_path):
     assert s["done"] == 1 and s["failed"] == 1
     errs = FeatureStore(tmp_path / "store").errors()
     assert set(errs["video_id"]) == {"big"} and errs["message"].str.contains("too_large").all()
+
+
+def test_labels_on_a_log_larger_than_its_memory_limit_equals_the_unlimited_run(tmp_path):
+    """A 'huge' log for the memory given: DuckDB spills to disk under a 64 MB limit and the labels are the same."""
+    from reelscore.labels import compute_labels
+    from reelscore.labels.simulate import simulate_views
+
+    simulate_views(2000, 600, tmp_path / "log.parquet", seed=3, show_progress=False)  # 1.2 M views
+    out = tmp_path / "l.parquet"
+    r = _cli(["labels", str(tmp_path / "log.parquet"), "--out", str(out), "--min-views", "1", "--memory-limit", "64MB"])
+    assert r.returncode == 0, r.stderr
+    want, _ = compute_labels(tmp_path / "log.parquet", min_views=1, show_progress=False)
+    got = pd.read_parquet(out)
+    key = want.columns[0]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True), want.sort_values(key).reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_score_manifest_with_duplicate_ids_is_one_line_and_loads_nothing(tmp_path):
+    from reelscore.media.synth import make_clip
+
+    clip = make_clip(tmp_path / "a.mp4", seconds=1.0, width=64, height=112, fps=8, audio=False)
+    m = tmp_path / "m.csv"
+    pd.DataFrame({"Id": ["a", "a"], "path": [str(clip)] * 2}).to_csv(m, index=False)
+    r = CliRunner().invoke(app, ["score", "--manifest", str(m), "-o", str(tmp_path / "s.csv")])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert str(m) in line and "duplicate" in line
+    assert not (tmp_path / "s.csv").exists()

@@ -188,7 +188,10 @@ class Extractor:
 
     def window(self, output: "ExtractorOutput", start_s: float, end_s: float) -> "ExtractorOutput | None":
         """This extractor's output for [start_s, end_s) pooled from the whole video's `output` (no recompute),
-        or None when the extractor cannot (the timeline then runs `extract` on the window's inputs)."""
+        or None when the extractor cannot (the timeline then runs `extract` on the window's inputs).
+        A `per_video` extractor (its inputs describe the whole file) gives the video's own values."""
+        if self.per_video:
+            return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
         return None
 
     def requests(self) -> tuple:

@@ -100,11 +100,3 @@ class BitstreamExtractor(Extractor):
             pooled=np.array([vals[n] for n in NAMES], dtype=np.float32),
             meta={"codec": codec, "packets": int(sizes.size), "frames_with_qp": int(qp.size)},
         )
-
-    def window(self, output: ExtractorOutput, start_s: float, end_s: float) -> ExtractorOutput | None:
-        """The video's own values: these inputs describe the whole file (encoder settings, native frames
-        spread over the video), so each second of the timeline reuses them and varies through the others."""
-        import dataclasses
-
-        return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
-

@@ -91,11 +91,3 @@ class NativeQualityExtractor(Extractor):
         share, med = repeat_stats(grey, self.cfg.repeat_threshold)
         return ExtractorOutput(pooled=np.append(pooled, [share, med]).astype(np.float32),
                                meta={"frames": int(len(frames))})
-
-    def window(self, output: ExtractorOutput, start_s: float, end_s: float) -> ExtractorOutput | None:
-        """The video's own values: these inputs describe the whole file (encoder settings, native frames
-        spread over the video), so each second of the timeline reuses them and varies through the others."""
-        import dataclasses
-
-        return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
-

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from reelscore.features.base import Extractor, ExtractorOutput, IndexFrames, VideoInputs
-from reelscore.features.technical import _ALPHAS, _ggd_table, luma
+from reelscore.features.technical import _ALPHAS, _ggd_table, ggd_fit, luma
 
 PRISTINE_FILE = Path(__file__).resolve().parents[1] / "assets" / "niqe_pristine.npz"
 PRISTINE_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "stereo_motorcycle:0", "stereo_motorcycle:1",
@@ -45,11 +45,9 @@ def _mscn_and_sigma(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ggd(x: np.ndarray) -> tuple[float, float]:
-    s2 = float(np.mean(x * x))
-    e = float(np.mean(np.abs(x)))
-    if s2 <= 0 or e <= 0:
-        return float("nan"), 0.0
-    return float(_ALPHAS[np.argmin((_ggd_table() - e * e / s2) ** 2)]), s2
+    """(shape, variance): technical's moment-matched GGD fit, with NIQE's variance instead of σ."""
+    a, s = ggd_fit(x)
+    return a, s * s
 
 
 def _aggd(x: np.ndarray) -> tuple[float, float, float, float]:
@@ -153,6 +151,7 @@ class NiqeExtractor(Extractor):
     version = "1"
     modality = "visual"
     needs = frozenset({"frames"})
+    per_video = True  # a timeline window reuses the video's values (native frames spread over the video)
     sampler = "frames at indices int(linspace(0, n-1, frames)) at native size"
     preprocessing = "longer side capped at max_side (INTER_AREA); BT.601 luma 0..255; 96-px patches and 48-px at half size"
 
@@ -188,14 +187,6 @@ class NiqeExtractor(Extractor):
             warnings.simplefilter("ignore", RuntimeWarning)
             pooled = [np.nanmean(v), np.nanstd(v), np.nanmin(v), np.nanmax(v)]
         return ExtractorOutput(pooled=np.asarray(pooled, np.float32), meta={"frames": int(len(frames))})
-
-    per_video = True
-
-    def window(self, output: ExtractorOutput, start_s: float, end_s: float) -> ExtractorOutput | None:
-        """The video's own values (native frames spread over the whole video)."""
-        import dataclasses
-
-        return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
 
 
 def _write_pristine() -> None:

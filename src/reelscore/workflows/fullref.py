@@ -150,17 +150,6 @@ def _rotation_fix(ref: np.ndarray, dist: np.ndarray) -> int:
     return min(errs, key=errs.get)
 
 
-def _cap_side(a: np.ndarray, max_side: int | None) -> np.ndarray:
-    """Luma resized (area) so its longer side is at most `max_side`; both videos get the same treatment."""
-    import cv2
-
-    h, w = a.shape
-    if not max_side or max(h, w) <= max_side:
-        return a
-    s = max_side / max(h, w)
-    return cv2.resize(a, (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
-
-
 # Bump when the label computation changes, so cached labels are recomputed.
 FULLREF_VERSION = 2
 
@@ -228,8 +217,10 @@ def fullref_scores(
             d_frames.append(d)
         d = np.stack(d_frames)
         if max_side:
-            r = np.stack([_cap_side(a, max_side) for a in r])
-            d = np.stack([_cap_side(a, max_side) for a in d])
+            from reelscore.features.nativeq import cap_side  # area resize of the longer side, shared with nativeq
+
+            r = np.stack([cap_side(a, max_side) for a in r])
+            d = np.stack([cap_side(a, max_side) for a in d])
         v = vmaf_frames(r, d)
         keep = slice(1, None) if len(run) > 1 else slice(None)
         v_all.extend(v[keep].tolist())

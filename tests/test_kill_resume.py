@@ -63,6 +63,21 @@ def test_stale_temp_of_a_dead_writer_is_removed_and_a_live_one_kept(tmp_path):
     assert not stale.exists() and live.exists() and dest.read_text() == "{}"
 
 
+def test_stale_temps_of_every_output_in_a_directory_are_removed_and_live_ones_kept(tmp_path):
+    from reelscore.common.atomic import clean_stale_temps_in
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    stale = [tmp_path / f".a.b.mp4.{dead}.k2_x9q1.tmp.mp4", tmp_path / f".labels.csv.{dead}.zz.tmp.csv"]
+    for p in stale:
+        p.write_text("half")
+    live = tmp_path / f".c.mp4.{os.getpid()}.def.tmp.mp4"
+    live.write_text("in progress")
+    other = tmp_path / ".hidden_note.tmp"  # not a temp of ours: no writer pid in its name
+    other.write_text("keep")
+    assert clean_stale_temps_in(tmp_path) == 2
+    assert not any(p.exists() for p in stale) and live.exists() and other.exists()
+
+
 def test_train_engagement_killed_leaves_no_model_dir(tmp_path):
     import numpy as np
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -34,6 +35,27 @@ def clean_stale_temps(dest: Path) -> int:
     for p in dest.parent.glob(f".{dest.name}.*.tmp*"):
         parts = p.name[len(dest.name) + 2:].split(".")
         if not parts or not parts[0].isdigit() or _pid_alive(int(parts[0])):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        n += 1
+    return n
+
+
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
+
+
+def clean_stale_temps_in(directory: Path) -> int:
+    """Remove every temp in `directory` whose writer died (all outputs at once); returns how many."""
+    n = 0
+    if not Path(directory).is_dir():
+        return 0
+    for p in Path(directory).glob(".*.tmp*"):
+        m = _TEMP_NAME.match(p.name)
+        if m is None or _pid_alive(int(m["pid"])):
             continue
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)

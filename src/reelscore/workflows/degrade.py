@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import json
 import shutil
+import signal
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reelscore.common.atomic import atomic_path, write_table_atomic, write_text_atomic
+from reelscore.common.atomic import atomic_path, clean_stale_temps_in, write_table_atomic, write_text_atomic
 from reelscore.workflows.plans import Plan, filter_graph, make_plans
 
 LABEL_COLUMNS = ["vmaf", "psnr", "ssim", "mos", "frames_compared"]
@@ -97,6 +98,27 @@ def check_source(path: Path) -> SourceInfo:
     return SourceInfo(width=int(info.width), height=int(info.height), fps=fps)
 
 
+def _die_with_parent() -> None:
+    """In the forked ffmpeg: ask Linux to kill it when degrade dies, so a killed run leaves no writer behind."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _load_prctl():
+    # looked up once in the parent: the child between fork and exec must not load libraries
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
 def encode(
     plan: Plan, source: Path, dest: Path, preset: str = "veryfast", audio: bool = True,
     info: SourceInfo | None = None, max_duration_s: float | None = None,
@@ -105,7 +127,8 @@ def encode(
     if info is None and any(("{" in st.filter) for st in plan.steps):
         info = check_source(source)
     with atomic_path(dest) as tmp:
-        proc = subprocess.run(ffmpeg_command(plan, source, tmp, preset, audio, info, max_duration_s), capture_output=True, text=True)
+        proc = subprocess.run(ffmpeg_command(plan, source, tmp, preset, audio, info, max_duration_s), capture_output=True,
+                              text=True, preexec_fn=_die_with_parent)
         if proc.returncode != 0:
             msg = (proc.stderr or "").strip().splitlines()
             raise DegradeError(f"{source}: ffmpeg failed for {plan.name}: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")
@@ -150,6 +173,8 @@ def degrade(sources: list[str | Path], out_dir: str | Path, cfg: DegradeConfig |
     out_dir = Path(out_dir)
     vid_dir = out_dir / "videos"
     vid_dir.mkdir(parents=True, exist_ok=True)
+    for d in (out_dir, vid_dir):  # temps of a run killed mid-write (its ffmpeg may have finished after it)
+        clean_stale_temps_in(d)
     src_paths = [Path(s).expanduser() for s in sources]
     stems = _source_stems(src_paths)
     errors: list[dict] = []

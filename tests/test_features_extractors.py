@@ -241,3 +241,24 @@ def test_threaded_frames_give_the_serial_values(tmp_path):
         cv2.setNumThreads(before)
     for name in ("technical", "coldsignal"):
         np.testing.assert_array_equal(threaded[name].pooled, serial[name].pooled)
+
+
+def test_yamnet_quant_constants_cache_equals_the_graph_and_a_damaged_cache_is_reread(tmp_path):
+    import shutil
+
+    import onnx
+    from onnx import numpy_helper
+
+    from reelscore.features import yamnet
+
+    src = yamnet.unpacked_model()
+    model = tmp_path / "model.onnx"
+    shutil.copy(src, model)  # the constants are initialisers inside the graph file itself
+    graph = onnx.load(str(model), load_external_data=False).graph
+    want = {i.name: float(numpy_helper.to_array(i)) for i in graph.initializer if i.name in yamnet._QUANT_NAMES}
+    assert len(want) == 4
+    assert yamnet.quant_constants(model) == want  # first call reads the graph and writes the cache
+    assert (tmp_path / "quant_constants.json").is_file()
+    assert yamnet.quant_constants(model) == want  # second call reads the cache
+    (tmp_path / "quant_constants.json").write_text("{not json")
+    assert yamnet.quant_constants(model) == want

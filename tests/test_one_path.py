@@ -94,3 +94,25 @@ def test_score_on_ray_gives_the_local_numbers_in_order(clips):
     assert [r["video_id"] for r in ray_res] == [r["video_id"] for r in local]
     for a, b in zip(local, ray_res):
         assert a["scores"]["ecr"]["value"] == pytest.approx(b["scores"]["ecr"]["value"], abs=1e-9)
+
+
+def test_decoding_ahead_gives_the_numbers_of_one_video_at_a_time(clips, tmp_path):
+    """score_many decodes the next video while this one's extractors run: same results, same order, errors kept."""
+    from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, score_many
+
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00not a video" * 50)
+    items = [ScoreItem(str(clips[0]), title=TITLE), ScoreItem(str(bad)), ScoreItem(str(clips[1])),
+             ScoreItem(str(tmp_path / "missing.mp4")), ScoreItem(str(clips[3]), description=DESC)]
+    s = Scorer(ScoreConfig()).load()
+    plain = list(score_many(items, s, prefetch=False))
+    ahead = list(score_many(items, s, prefetch=True))
+    assert [r["video_id"] for r in ahead] == [r["video_id"] for r in plain] == ["c0", "bad", "c1", "missing", "c3"]
+    assert [r["ok"] for r in ahead] == [True, False, True, False, True]
+    for a, b in zip(plain, ahead):
+        assert a.get("error") == b.get("error")
+        if a["ok"]:
+            assert a["scores"]["ecr"]["value"] == b["scores"]["ecr"]["value"]
+            assert a["scores"]["mos"]["value"] == b["scores"]["mos"]["value"]
+            assert a["timeline"] == b["timeline"] and a["audio_tags"] == b["audio_tags"]
+            assert b["timing_s"]["total"] >= b["timing_s"]["decode"]

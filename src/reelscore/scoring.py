@@ -44,6 +44,21 @@ class ScoreConfig:
     expect_text: bool = True
 
 
+@dataclass
+class Decoded:
+    """One video probed and decoded for the extractors, or the media error that stopped it."""
+
+    info: Any = None
+    inputs: Any = None
+    timing: dict = dataclasses.field(default_factory=dict)
+    error: dict | None = None
+
+
+def _texts(title: str | None, description: str | None, caption: str | None) -> dict[str, str]:
+    return {k: v.strip() for k, v in (("title", title), ("description", description), ("caption", caption))
+            if isinstance(v, str) and v.strip()}
+
+
 def _na(reason: str) -> dict[str, Any]:
     return {"value": None, "unavailable": reason}
 
@@ -159,36 +174,28 @@ class Scorer:
         video_id: str | None = None,
         caption: str | None = None,
         on_stage: StageCallback | None = None,
+        decoded: "Decoded | None" = None,
     ) -> dict[str, Any]:
-        """Score one video; never raises for a bad input (the media error is in the result)."""
+        """Score one video; never raises for a bad input (the media error is in the result).
+
+        `decoded` is this video's `decode()` done ahead (score_many decodes the next video while
+        this one's extractors run); without it the video is decoded here.
+        """
         self.load()
         stage = on_stage or (lambda _s, _f: None)
         path = Path(path)
         t0 = time.perf_counter()
-        timing: dict[str, float] = {}
-        texts = {k: v.strip() for k, v in (("title", title), ("description", description), ("caption", caption))
-                 if isinstance(v, str) and v.strip()}
+        texts = _texts(title, description, caption)
         out: dict[str, Any] = {"video_id": video_id or path.stem, "path": str(path), "ok": False,
                                "title": title, "description": description, "version": __version__}
-        if "media" in self.problems:
-            out["error"] = {"code": "unavailable", "error": "unavailable", "path": str(path),
-                            "message": self.problems["media"]}
+        ahead = decoded is not None  # its probe and decode ran before t0
+        if decoded is None:
+            decoded = self.decode(path, out["video_id"], texts, stage)
+        if decoded.error is not None:
+            out["error"] = decoded.error
             return out
-        from reelscore.media import MediaError, probe
-
-        stage("probing", 0.0)
-        try:
-            info = probe(path)
-            timing["probe"] = time.perf_counter() - t0
-            stage("decoding", 0.05)
-            t1 = time.perf_counter()
-            inputs = None
-            if self.analyzer is not None:
-                inputs = self.analyzer.decode(str(path), out["video_id"], texts, names=list(self.extractors), info=info)
-            timing["decode"] = time.perf_counter() - t1
-        except MediaError as exc:
-            out["error"] = {"code": exc.code, **exc.to_dict()}
-            return out
+        info, inputs = decoded.info, decoded.inputs
+        timing: dict[str, float] = dict(decoded.timing)
         out["info"] = json_safe({k: v for k, v in info.to_dict().items() if k != "path"})
         if inputs is not None and inputs.duration_s:
             out["info"]["decoded_duration_s"] = round(float(inputs.duration_s), 4)
@@ -225,10 +232,37 @@ class Scorer:
         out["models"] = dict(self.model_info)
         out["features"] = {n: {"version": e.version, "sampler": e.sampler} for n, e in self.extractors.items()}
         out["unavailable"] = unavailable
-        timing["total"] = time.perf_counter() - t0
+        timing["total"] = time.perf_counter() - t0 + (timing.get("probe", 0.0) + timing.get("decode", 0.0) if ahead else 0.0)
         out["timing_s"] = {k: round(v, 4) for k, v in timing.items()}
         stage("done", 1.0)
         return json_safe(out)
+
+    def decode(self, path: str | Path, video_id: str, texts: dict[str, str],
+               on_stage: StageCallback | None = None) -> "Decoded":
+        """Probe and decode one video for this scorer's extractors; a media error is kept, not raised."""
+        self.load()
+        stage = on_stage or (lambda _s, _f: None)
+        path = Path(path)
+        if "media" in self.problems:
+            return Decoded(error={"code": "unavailable", "error": "unavailable", "path": str(path),
+                                  "message": self.problems["media"]})
+        from reelscore.media import MediaError, probe
+
+        timing: dict[str, float] = {}
+        stage("probing", 0.0)
+        t0 = time.perf_counter()
+        try:
+            info = probe(path)
+            timing["probe"] = time.perf_counter() - t0
+            stage("decoding", 0.05)
+            t1 = time.perf_counter()
+            inputs = None
+            if self.analyzer is not None:
+                inputs = self.analyzer.decode(str(path), video_id, texts, names=list(self.extractors), info=info)
+            timing["decode"] = time.perf_counter() - t1
+        except MediaError as exc:
+            return Decoded(error={"code": exc.code, **exc.to_dict()})
+        return Decoded(info=info, inputs=inputs, timing=timing)
 
     # ---- steps --------------------------------------------------------------------
     def _rows(self, feats: list[dict[str, Any]], errors: list[dict[str, str]], index: list[str],
@@ -480,7 +514,18 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[ScoreItem]:
     return [ScoreItem(str(p)) for p in find_videos(paths, recursive=False)]
 
 
-def _score_item(scorer: Scorer, it: ScoreItem) -> dict:
+def _decode_item(scorer: Scorer, it: ScoreItem) -> Decoded | None:
+    """The item's decode, run ahead of its scoring; None when there is nothing to decode or it broke."""
+    if not it.path:
+        return None
+    try:
+        return scorer.decode(it.path, it.video_id or Path(it.path).stem, _texts(it.title, it.description, it.caption))
+    except Exception:  # scored again (and reported) by _score_item without the prefetch
+        log.debug("decode ahead of %s failed", it.path, exc_info=True)
+        return None
+
+
+def _score_item(scorer: Scorer, it: ScoreItem, decoded: Decoded | None = None) -> dict:
     """Score one item; a bug on one input must not end the batch, so it becomes that item's error."""
     if not it.path:
         return {"video_id": it.video_id, "path": None, "ok": False,
@@ -488,7 +533,7 @@ def _score_item(scorer: Scorer, it: ScoreItem) -> dict:
                           "message": "the manifest row has no video file"}}
     try:
         return scorer.score(it.path, title=it.title, description=it.description, video_id=it.video_id,
-                            caption=it.caption)
+                            caption=it.caption, decoded=decoded)
     except Exception as exc:  # say so loudly, keep going
         log.exception("scoring %s failed", it.path)
         return {"video_id": it.video_id or Path(it.path).stem, "path": it.path, "ok": False,
@@ -525,7 +570,8 @@ class _RayScorer:
 
 
 def score_many(items: Iterable[ScoreItem], scorer: Scorer | None = None, workers: int = 1, engine: str = "local",
-               config: ScoreConfig | None = None, ray_address: str | None = None) -> Iterator[dict]:
+               config: ScoreConfig | None = None, ray_address: str | None = None,
+               prefetch: bool = True) -> Iterator[dict]:
     """Score items in input order: in this process (workers 1), a process pool or Ray actors (as `extract`).
 
     Bad inputs yield their error object and the batch goes on. With workers > 1 each worker loads
@@ -540,8 +586,21 @@ def score_many(items: Iterable[ScoreItem], scorer: Scorer | None = None, workers
         raise ValueError(f"workers must be >= 1, got {workers}")
     if workers == 1 and engine == "local":
         scorer = scorer or (Scorer(config).load() if config is not None else default_scorer())
-        for it in items:
-            yield _score_item(scorer, it)
+        if not prefetch or len(items) < 2:
+            for it in items:
+                yield _score_item(scorer, it)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Decoding (FFmpeg's threads, GIL released) of the next video overlaps this one's extractors:
+        # neither fills both cores alone. At most two decoded videos are held at once.
+        with ThreadPoolExecutor(1, thread_name_prefix="reelscore-decode") as ex:
+            ahead = ex.submit(_decode_item, scorer, items[0])
+            for i, it in enumerate(items):
+                decoded = ahead.result()
+                if i + 1 < len(items):
+                    ahead = ex.submit(_decode_item, scorer, items[i + 1])
+                yield _score_item(scorer, it, decoded)
         return
     cfg = dataclasses.asdict(config or (scorer.config if scorer is not None else ScoreConfig()))
     cfg["threads"] = max(1, (os.cpu_count() or 1) // workers)

@@ -99,19 +99,45 @@ def unpacked_model() -> Path:
     return dest / "model.onnx"
 
 
-@functools.lru_cache(maxsize=1)
-def _session():
+_QUANT_NAMES = ("audio_scale", "audio_zero_point", "class_scores_scale", "class_scores_zero_point")
+
+
+def quant_constants(path: Path) -> dict[str, float]:
+    """The model's input/output quantisation constants, read from the graph once and kept beside it.
+
+    Importing `onnx` costs about a second per process (it pulls in ml_dtypes), so the four numbers
+    are cached as JSON in the unpacked model's directory; a missing or damaged cache is re-read.
+    """
+    import json
+
+    cache = path.parent / "quant_constants.json"
+    try:
+        q = json.loads(cache.read_text())
+        if set(q) == set(_QUANT_NAMES) and all(isinstance(v, float) for v in q.values()):
+            return q
+    except (OSError, ValueError):
+        pass
     import onnx
-    import onnxruntime as ort
     from onnx import numpy_helper
 
-    path = unpacked_model()
     # The initialisers live in an external data file; load without it to read the quantisation constants.
     graph = onnx.load(str(path), load_external_data=False).graph
-    q = {}
-    for init in graph.initializer:
-        if init.name in ("audio_scale", "audio_zero_point", "class_scores_scale", "class_scores_zero_point"):
-            q[init.name] = float(numpy_helper.to_array(init))
+    q = {init.name: float(numpy_helper.to_array(init)) for init in graph.initializer if init.name in _QUANT_NAMES}
+    from reelscore.common.atomic import write_text_atomic
+
+    try:
+        write_text_atomic(cache, json.dumps(q))
+    except OSError:  # a read-only cache still works, only slower to start
+        pass
+    return q
+
+
+@functools.lru_cache(maxsize=1)
+def _session():
+    import onnxruntime as ort
+
+    path = unpacked_model()
+    q = quant_constants(path)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1

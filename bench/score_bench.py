@@ -60,7 +60,8 @@ def main() -> None:
             stamps.append(time.perf_counter())
         return out, stamps[-1] - t0, stamps[-1] - stamps[0]
 
-    res1, one_s, one_steady = timed(score_many(items, scorer=scorer))
+    _, seq_s, _ = timed(score_many(items, scorer=scorer, prefetch=False))  # one video after another
+    res1, one_s, one_steady = timed(score_many(items, scorer=scorer))  # next video decoded during this one
     resn, n_s, n_steady = timed(score_many(items, workers=args.workers, config=cfg))
     assert [r["video_id"] for r in resn] == [r["video_id"] for r in res1], "order changed"
     same = all(abs((a["scores"]["ecr"]["value"] or 0) - (b["scores"]["ecr"]["value"] or 0)) < 1e-9
@@ -70,6 +71,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     rows = [
         ("decode only (analysis decode of every input)", decode_s),
+        ("score, 1 worker, no decode-ahead (models loaded before)", seq_s),
         ("score, 1 worker (models loaded before)", one_s),
         (f"score, {args.workers} workers (pool start + model load included)", n_s),
     ]

@@ -228,3 +228,15 @@ def test_real_console_entry_point(tmp_path, truth):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "1 truth id missing from the prediction (first: 'g')" in proc.stderr
+
+
+def test_report_temp_left_by_a_killed_run_is_removed_by_the_next(tmp_path, truth):
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    stale = tmp_path / f".rep.{dead}.abc123.tmp"
+    stale.mkdir()
+    (stale / "metrics.json").write_text("{half")
+    pred = write(tmp_path / "pred.csv", "Id,ECR\na,0.1\nb,0.2\nc,0.3\nd,0.4\ne,0.5\nf,0.6\ng,0.7")
+    res = run_cli("--protocol", "evqa", "--pred", str(pred), "--truth", str(truth), "--report", str(tmp_path / "rep"),
+                  "--bootstrap", "0")
+    assert res.exit_code == 0, res.stderr
+    assert (tmp_path / "rep" / "metrics.json").is_file() and not stale.exists()

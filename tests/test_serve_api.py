@@ -168,3 +168,26 @@ def test_latin1_title_is_read_as_latin1_not_dropped(client, serve_clips):
     job = wait_job(client, r.json()["id"])
     assert job["status"] == "done"
     assert "café au lait" in json.dumps(job, ensure_ascii=False)
+
+
+def test_a_request_without_the_file_field_is_one_clear_422_and_unknown_fields_are_ignored(client, serve_clips):
+    """The 'wrong columns' of a form: no `file` part is refused with the field named; an extra field does not matter."""
+    before = client.get("/v1/health").json()["queue"]
+    r = client.post("/v1/score", data={"title": "no file here"})
+    assert r.status_code == 422, r.text
+    assert "file" in r.text
+    assert client.get("/v1/health").json()["queue"] == before
+    with open(serve_clips["portrait"], "rb") as fh:
+        r = client.post("/v1/score", files={"file": ("c.mp4", fh, "video/mp4")},
+                        data={"title": "extra field", "rating": "5", "colour": "blue"})
+    assert r.status_code in (200, 202), r.text
+    assert wait_job(client, r.json()["id"])["status"] == "done"
+
+
+def test_a_title_that_reads_like_a_number_stays_text(client, serve_clips):
+    """'NaN' and 'inf' in a form field are a user's words, not numbers: they reach the result as written."""
+    r = submit(client, serve_clips["landscape"], title="NaN", description="inf")
+    assert r.status_code in (200, 202), r.text
+    job = wait_job(client, r.json()["id"])
+    assert job["status"] == "done"
+    assert job["result"]["title"] == "NaN" and job["result"]["description"] == "inf"

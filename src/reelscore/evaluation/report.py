@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelscore.common.atomic import atomic_dir
+from reelscore.common.atomic import atomic_dir, clean_stale_temps
 
 
 def _fmt(v) -> str:
@@ -165,6 +165,7 @@ def write_report(result: dict, data, report_dir: str | os.PathLike) -> Path:
     from reelscore.common.jsonsafe import json_safe as to_jsonable
 
     report_dir = Path(report_dir)
+    clean_stale_temps(report_dir)  # the temp directory of a run killed while writing its report
     with atomic_dir(report_dir) as tmp:
         figs = _plots(result, data, tmp)
         (tmp / "metrics.json").write_text(json.dumps(to_jsonable(result), indent=2, allow_nan=False) + "\n", encoding="utf-8")

@@ -153,16 +153,17 @@ class FeatureStore:
 
     def write_index(self, video_id: str, path: str | None, media_hash: str | None, text_hash: str | None) -> None:
         """Record which content keys a video id maps to."""
-        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        from reelscore.common.atomic import write_table_atomic
+        from reelscore.common.atomic import atomic_path
 
-        df = pd.DataFrame(
-            {"video_id": [str(video_id)], "path": [path], "media_hash": [media_hash], "text_hash": [text_hash]},
-            dtype=object,
-        )
+        # typed as strings even when null, so every index file has one schema
+        table = pa.table({"video_id": [str(video_id)], "path": [path], "media_hash": [media_hash], "text_hash": [text_hash]},
+                         schema=pa.schema([(c, pa.string()) for c in ("video_id", "path", "media_hash", "text_hash")]))
         dest = self.path / "index" / f"{_vid_name(video_id)}.parquet"
-        write_table_atomic(df, dest)
+        with atomic_path(dest) as tmp:
+            pq.write_table(table, tmp)
 
     def write_errors(self, video_id: str, path: str | None, extractor: str, code: str, message: str) -> None:
         """Record one error row (replacing an older one for the same video and extractor)."""
@@ -197,8 +198,19 @@ class FeatureStore:
 
         if not d.exists() or not any(d.glob("*.parquet")):
             return pd.DataFrame(columns=columns or [])
+        import pyarrow as pa
+
         dataset = ds.dataset(str(d), format="parquet", ignore_prefixes=[".", "_"])
-        return dataset.to_table(columns=columns).to_pandas()
+        try:
+            return dataset.to_table(columns=columns).to_pandas()
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+            # Files written with an all-null column (e.g. a video whose media failed has no media_hash)
+            # type it `null`; the first file's schema then refuses the others. Unify across files.
+            import pyarrow.parquet as pq
+
+            schema = pa.unify_schemas([pq.read_schema(f) for f in dataset.files], promote_options="permissive")
+            dataset = ds.dataset(str(d), format="parquet", ignore_prefixes=[".", "_"], schema=schema)
+            return dataset.to_table(columns=columns).to_pandas()
 
     def index(self) -> pd.DataFrame:
         """video_id, path, media_hash, text_hash of every video the store has seen."""

@@ -77,6 +77,8 @@ def predict(
     if manifest is not None:
         # A text-only model must not require video files, so it reads the manifest's text columns itself.
         mdf = read_text_manifest(manifest) if text_only else read_manifest_any(manifest, videos_dir)
+        if mdf.empty:
+            raise ModelError(f"{manifest}: manifest has no rows (only a header)")
     store = None
     if needs_store and not text_only:
         if features is None and mdf is None:

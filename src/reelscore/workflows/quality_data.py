@@ -38,10 +38,13 @@ def read_quality_labels(path: str | Path, target: str = "mos") -> pd.DataFrame:
     out["y"] = pd.to_numeric(df[tcol], errors="coerce").to_numpy()
     if "path" in cols:
         out["path"] = df[cols["path"]].astype(str).to_numpy()
-    bad = out["y"].isna().sum()
-    out = out.dropna(subset=["y"])
+    finite = np.isfinite(out["y"].to_numpy(float))  # NaN, empty, text and ±inf are not labels
+    bad = int((~finite).sum())
+    out = out[finite]
     if bad:
-        print(f"{path}: {bad} rows without a numeric {target!r} skipped", file=sys.stderr)
+        print(f"{path}: {bad} rows without a finite numeric {target!r} skipped", file=sys.stderr)
+    if out.empty:
+        raise TrainQualityError(f"{path}: no rows with a numeric {target!r} label ({len(df)} rows read)")
     if out["video_id"].duplicated().any():
         raise TrainQualityError(f"{path}: duplicate video ids, e.g. {out['video_id'][out['video_id'].duplicated()].iloc[0]!r}")
     return out.set_index("video_id")

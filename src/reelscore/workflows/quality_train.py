@@ -6,6 +6,8 @@ processed version of a test source is ever seen in training.
 
 from __future__ import annotations
 
+import sys
+
 import json
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,9 @@ def train_light(labels: pd.DataFrame, store, extractors: list[str], learner: str
     ids = labels.index.intersection(pooled.index)
     if len(ids) < 3:
         raise TrainQualityError(f"only {len(ids)} labelled videos have features in the store; need at least 3")
+    if len(ids) < len(labels):  # said, not silent: a label without features is not trained on
+        print(f"{len(labels) - len(ids)} of {len(labels)} labelled videos have no features in the store and are "
+              f"left out (e.g. {labels.index.difference(ids)[0]!r}); training on {len(ids)}", file=sys.stderr)
     lab = labels.loc[ids]
     X = pooled.loc[ids]
     cfg = quality_learner_config(learner, ridge_alphas=None if ridge_alpha is None else [float(ridge_alpha)])

@@ -104,6 +104,34 @@ def test_semantic_recognises_a_cat_and_pools_per_clip():
     assert top_classes(probs[0])[0][0] in ("espresso", "cup", "coffee mug")
 
 
+def test_semantic_onnx_runtime_matches_the_torch_network():
+    """The default ONNX Runtime path (no torch imported) gives the torch model's features and probabilities:
+    features within 2e-4 absolute (float32 kernels differ in summation order), probabilities within 1e-5,
+    the same top class on every photo."""
+    import subprocess
+    import sys
+
+    from reelscore.features.semantic import embed_frames, softmax
+
+    frames = np.stack([_photo(n, 300)[:300, :300] for n in ("chelsea", "coffee", "astronaut", "rocket")])
+    f_onnx, p_onnx = embed_frames(frames, backend="onnx", threads=1)
+    f_torch, p_torch = embed_frames(frames, backend="torch")
+    assert np.abs(f_onnx - f_torch).max() < 2e-4
+    assert np.abs(p_onnx - p_torch).max() < 1e-5
+    assert (p_onnx.argmax(1) == p_torch.argmax(1)).all()
+    import torch
+
+    lg = torch.randn(3, 1000) * 8
+    np.testing.assert_allclose(softmax(lg.numpy()), torch.softmax(lg, -1).numpy(), rtol=1e-5, atol=1e-8)
+    # the scoring path's extractors run without importing torch at all
+    code = ("import sys, numpy as np; from reelscore.features.registry import get_extractor; "
+            "e = get_extractor('semantic'); e.setup('cpu'); "
+            "from reelscore.features.semantic import embed_frames; embed_frames(np.zeros((1, 64, 64, 3), np.uint8), backend='onnx'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+
+
 def test_motion_finds_the_cut_and_still_frames_have_no_flow():
     ext = get_extractor("motion")
     base = _photo("astronaut", 96)

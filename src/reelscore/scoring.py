@@ -546,11 +546,9 @@ _WORKER: Scorer | None = None
 
 def _init_worker(cfg: dict) -> None:
     global _WORKER
-    import cv2
-    import torch
+    from reelscore.common.threads import set_compute_threads
 
-    torch.set_num_threads(max(1, cfg.get("threads", 1)))
-    cv2.setNumThreads(max(1, cfg.get("threads", 1)))
+    set_compute_threads(cfg.get("threads", 1))
     _WORKER = Scorer(ScoreConfig(**cfg)).load()
 
 

@@ -170,11 +170,9 @@ def _clean(v: Any) -> str:
 
 
 def _set_threads(n: int) -> None:
-    import cv2
-    import torch
+    from reelscore.common.threads import set_compute_threads
 
-    torch.set_num_threads(n)
-    cv2.setNumThreads(n)
+    set_compute_threads(n)
 
 
 # --- engines -------------------------------------------------------------

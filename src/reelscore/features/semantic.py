@@ -9,6 +9,7 @@ the 1280-d globally average-pooled feature before the classifier, and the
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from importlib import resources
 
@@ -70,6 +71,17 @@ def onnx_path() -> "Path":
     return cache_dir() / f"efficientnet_lite0-{w.stat().st_size}-feat-logits.onnx"
 
 
+def _cpu_threads() -> int:
+    """Threads for ONNX Runtime: OMP_NUM_THREADS when set (workers set it), else this process's cores."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @functools.lru_cache(maxsize=4)
 def onnx_session(threads: int = 1):
     """ONNX Runtime session of EfficientNet-Lite0 → (1280-d pooled, 1000 logits); exported on first use.
@@ -79,12 +91,13 @@ def onnx_session(threads: int = 1):
     import warnings
 
     import onnxruntime as ort
-    import torch
 
     from reelscore.common.atomic import atomic_path
 
     path = onnx_path()
     if not path.exists():
+        import torch
+
         model = load_efficientnet_lite0("cpu")
 
         class _Head(torch.nn.Module):
@@ -125,22 +138,30 @@ def preprocess(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row softmax in float32 (max-subtracted, as torch.softmax), accumulated in float64."""
+    z = np.asarray(logits, np.float64)
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return (z / z.sum(-1, keepdims=True)).astype(np.float32)
+
+
 def embed_frames(
     frames: np.ndarray, batch_size: int = 16, device: str = "cpu", backend: str = "torch", threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames → (pooled features float32 [N, 1280], ImageNet probabilities float32 [N, 1000])."""
-    import torch
-
     if backend == "onnx" and device == "cpu":
+        # no torch on this path: importing it costs ~1.5 s per process and nothing here needs it
         sess = onnx_session(threads)
         feats, probs = [], []
         for s in range(0, len(frames), batch_size):
             f, lg = sess.run(None, {"x": preprocess(frames[s : s + batch_size])})
             feats.append(f.astype(np.float32))
-            probs.append(torch.softmax(torch.from_numpy(lg), -1).numpy())
+            probs.append(softmax(lg))
         if not feats:
             return np.zeros((0, DIM), np.float32), np.zeros((0, 1000), np.float32)
         return np.concatenate(feats), np.concatenate(probs)
+    import torch
+
     model = load_efficientnet_lite0(device)
     feats, probs = [], []
     with torch.inference_mode():
@@ -203,13 +224,14 @@ class SemanticExtractor(Extractor):
 
     def setup(self, device: str = "cpu") -> None:
         """Load the network once."""
-        import torch
-
         self.device = device
-        self.threads = torch.get_num_threads()
         if self.cfg.backend == "onnx" and device == "cpu":
+            self.threads = _cpu_threads()
             onnx_session(self.threads)
         else:
+            import torch
+
+            self.threads = torch.get_num_threads()
             load_efficientnet_lite0(device)
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:

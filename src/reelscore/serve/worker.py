@@ -108,14 +108,10 @@ def worker_main(db_path: str, data_dir: str, name: str, parent_pid: int, threads
     """Entry point of a worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us in order
     _die_with_parent(parent_pid)
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
-    try:
-        import torch
+    from reelscore.common.threads import set_compute_threads
 
-        torch.set_num_threads(max(1, threads))
-    except ImportError:
-        pass
+    set_compute_threads(threads)
     from reelscore.scoring import ScoreConfig, Scorer
 
     scorer = Scorer(ScoreConfig(**(score_config or {})))

@@ -57,3 +57,27 @@ def test_codec_without_qp_export_gives_nan_not_zero(good_videos):
     f = _features(good_videos["hevc"])
     assert f["qp_available"] == 0.0 and math.isnan(f["qp_mean"])
     assert f["codec_hevc"] == 1.0 and np.isfinite(f["log2_bpp"])
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="reads the resident set from /proc")
+def test_reading_qp_hands_the_decoded_pictures_back(tmp_path):
+    """PyAV keeps a frame whose side data was read in a reference cycle: read_bitstream collects it and trims
+    the heap, so 60 decoded 720p pictures (~80 MB) are not held after it returns (RSS grows < 25 MB)."""
+    import os
+    import subprocess
+    import sys
+
+    clip = make_clip(tmp_path / "hd.mp4", seconds=2.0, width=1280, height=720, fps=30, audio=False)
+    code = (
+        "import os, sys\n"
+        "from reelscore.media.bitstream import read_bitstream\n"
+        "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20\n"
+        f"read_bitstream({str(clip)!r}, 2)\n"  # codec set-up and imports out of the way
+        "before = rss()\n"
+        f"info = read_bitstream({str(clip)!r}, 60)\n"
+        "print(len(info.frames), rss() - before)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, OMP_NUM_THREADS="1")).stdout.split()
+    assert int(out[0]) == 60
+    assert float(out[1]) < 25.0, out

@@ -56,6 +56,29 @@ def test_spec_declares_everything(name):
     assert len(spec["feature_names"]) == spec["dim"] == len(set(spec["feature_names"]))
 
 
+def test_technical_per_frame_in_chunks_equals_one_frame_after_another():
+    """per_frame runs frames in threaded chunks; TI across chunk borders included, values equal a plain loop."""
+    import cv2
+
+    from reelscore.features.technical import frame_descriptors
+
+    ext = get_extractor("technical")
+    base = _photo("astronaut", 96)
+    frames = np.stack([np.roll(base, 2 * i, axis=1) for i in range(37)])  # more than two chunks of 16
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        got = ext.per_frame(frames)
+    finally:
+        cv2.setNumThreads(before)
+    prev, want = None, []
+    for i, f in enumerate(frames):
+        v, y = frame_descriptors(f, prev, with_brisque=(i % ext.cfg.brisque_stride == 0))
+        want.append(v)
+        prev = y
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
 def test_technical_blur_lowers_sharpness_noise_raises_sigma():
     import cv2
 

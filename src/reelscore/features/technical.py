@@ -327,19 +327,28 @@ class TechnicalExtractor(Extractor):
             return frame_descriptors(frames[i], None, with_brisque=(i % stride == 0))
 
         threads = max(1, cv2.getNumThreads())
-        if threads == 1 or len(frames) < 2:
-            done = [one(i) for i in range(len(frames))]
-        else:
+        ti = DESCRIPTORS.index("ti")
+        rows = np.empty((len(frames), len(DESCRIPTORS)), np.float64)
+        prev_y = None
+        # In chunks, so only a chunk's lumas are alive at once (a whole video's would grow with its length).
+        chunk = 8 * threads
+        ex = None
+        if threads > 1 and len(frames) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(threads) as ex:
-                done = list(ex.map(one, range(len(frames))))
-        rows = np.stack([v for v, _ in done])
-        ti = DESCRIPTORS.index("ti")
-        for i in range(1, len(done)):
-            prev_y, y = done[i - 1][1], done[i][1]
-            if prev_y.shape == y.shape:
-                rows[i, ti] = float((y - prev_y).std(dtype=np.float64))
+            ex = ThreadPoolExecutor(threads)
+        try:
+            for start in range(0, len(frames), chunk):
+                idx = range(start, min(start + chunk, len(frames)))
+                done = list(ex.map(one, idx)) if ex is not None else [one(i) for i in idx]
+                for i, (v, y) in zip(idx, done):
+                    rows[i] = v
+                    if prev_y is not None and prev_y.shape == y.shape:
+                        rows[i, ti] = float((y - prev_y).std(dtype=np.float64))
+                    prev_y = y
+        finally:
+            if ex is not None:
+                ex.shutdown()
         return rows
 
     @staticmethod

@@ -71,8 +71,39 @@ class BitstreamInfo:
     frames: list[tuple[str, float | None]]
 
 
+def release_free_memory() -> None:
+    """Return the C heap's free pages to the OS (glibc's malloc_trim); a no-op elsewhere."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
+
+
 def read_bitstream(path, qp_frames: int = 60, limits=None) -> BitstreamInfo:
     """One demux pass over the video stream: all packet sizes, and the QP of the first `qp_frames` frames."""
+    import gc
+
+    info = _read_bitstream(path, qp_frames, limits)
+    if info.frames:
+        # PyAV: a frame whose side data was read sits in a reference cycle, so its picture (3 MB at 1080p)
+        # waits for a collection; the decoder's buffer pool goes with the container; glibc then keeps the
+        # freed pages. All handed back here, after the container is gone (measured on a 1080p clip: +170 MB
+        # held after 60 frames without this, none with it).
+        gc.collect(1)  # generation 0 alone misses the cycle; a full collection costs ~0.3 s with models loaded
+        release_free_memory()
+    return info
+
+
+def _read_bitstream(path, qp_frames: int, limits) -> BitstreamInfo:
     import av
 
     from reelscore.media.errors import MediaError

@@ -116,3 +116,16 @@ def test_decoding_ahead_gives_the_numbers_of_one_video_at_a_time(clips, tmp_path
             assert a["scores"]["mos"]["value"] == b["scores"]["mos"]["value"]
             assert a["timeline"] == b["timeline"] and a["audio_tags"] == b["audio_tags"]
             assert b["timing_s"]["total"] >= b["timing_s"]["decode"]
+
+
+def test_long_videos_are_not_decoded_ahead(clips, monkeypatch):
+    """Decoding ahead holds two videos at once, so a video longer than PREFETCH_MAX_S is decoded in its turn."""
+    import reelscore.scoring as scoring
+    from reelscore.scoring import ScoreItem, Scorer
+
+    s = Scorer().load()
+    assert scoring._decode_item(s, ScoreItem(str(clips[0]))).inputs is not None
+    monkeypatch.setattr(scoring, "PREFETCH_MAX_S", 1.0)  # the clips are 3 s long
+    assert scoring._decode_item(s, ScoreItem(str(clips[0]))) is None
+    res = list(scoring.score_many([ScoreItem(str(clips[0])), ScoreItem(str(clips[1]))], s))
+    assert [r["ok"] for r in res] == [True, True]

@@ -238,8 +238,8 @@ class Scorer:
         return json_safe(out)
 
     def decode(self, path: str | Path, video_id: str, texts: dict[str, str],
-               on_stage: StageCallback | None = None) -> "Decoded":
-        """Probe and decode one video for this scorer's extractors; a media error is kept, not raised."""
+               on_stage: StageCallback | None = None, info: Any = None) -> "Decoded":
+        """Probe (unless `info` is given) and decode one video for this scorer's extractors; a media error is kept."""
         self.load()
         stage = on_stage or (lambda _s, _f: None)
         path = Path(path)
@@ -252,7 +252,8 @@ class Scorer:
         stage("probing", 0.0)
         t0 = time.perf_counter()
         try:
-            info = probe(path)
+            if info is None:
+                info = probe(path)
             timing["probe"] = time.perf_counter() - t0
             stage("decoding", 0.05)
             t1 = time.perf_counter()
@@ -514,12 +515,26 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[ScoreItem]:
     return [ScoreItem(str(p)) for p in find_videos(paths, recursive=False)]
 
 
+# Decoding ahead holds two videos' frames at once; for long videos that doubles the peak memory
+# (a 10-min video's grid is ~1.6 GB), so those are decoded in turn instead.
+PREFETCH_MAX_S = 120.0
+
+
 def _decode_item(scorer: Scorer, it: ScoreItem) -> Decoded | None:
-    """The item's decode, run ahead of its scoring; None when there is nothing to decode or it broke."""
+    """The item's decode, run ahead of its scoring; None when there is nothing to decode, it is long, or it broke."""
     if not it.path:
         return None
     try:
-        return scorer.decode(it.path, it.video_id or Path(it.path).stem, _texts(it.title, it.description, it.caption))
+        from reelscore.media import MediaError, probe
+
+        try:
+            info = probe(it.path)
+        except MediaError as exc:
+            return Decoded(error={"code": exc.code, **exc.to_dict()})
+        if not (float(info.duration_s or 0.0) <= PREFETCH_MAX_S):
+            return None
+        return scorer.decode(it.path, it.video_id or Path(it.path).stem, _texts(it.title, it.description, it.caption),
+                             info=info)
     except Exception:  # scored again (and reported) by _score_item without the prefetch
         log.debug("decode ahead of %s failed", it.path, exc_info=True)
         return None

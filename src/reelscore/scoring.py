@@ -33,7 +33,9 @@ class ScoreConfig:
 
     engagement_model: str = "default"
     quality_model: str = "quality-default"
-    device: str = "cpu"
+    device: str = "cpu"  # cpu, cuda or cuda:N for the networks (checked by common.devices.check_device)
+    batch_size: int = 16  # frames per network batch
+    precision: str = "fp32"  # fp16: half-precision networks on a GPU
     top_k: int = 5
     timeline: bool = True
     first_seconds: int = 5  # ECR is about the first 5 s of a view
@@ -134,6 +136,11 @@ class Scorer:
         except Exception as exc:
             self.problems["features"] = f"cannot set up extractors {sorted(wanted)}: {exc}"
             return
+        for ext in self.analyzer.extractors.values():
+            if hasattr(ext, "batch_size"):
+                ext.batch_size = self.config.batch_size
+            if hasattr(ext, "precision"):
+                ext.precision = self.config.precision
         optional_all = set()
         for pred in self.predictors.values():
             optional_all |= set(getattr(pred.model, "optional_extractors", lambda: ())())

@@ -76,6 +76,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the models once); output keeps input order."),
         engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
         clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) for the engagement model's CLIP member."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N for the networks (a GPU is used only when asked)."),
+        batch_size: int = typer.Option(16, "--batch-size", min=1, help="Frames per network batch."),
+        precision: str = typer.Option("fp32", "--precision", help="fp32, or fp16 for half-precision networks on a GPU (--device cuda)."),
     ) -> None:
         """Score videos: ECR, NAWP, quality MOS, a per-second timeline, audio tags, semantic classes, provenance.
 
@@ -99,7 +102,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         csv_out = out
         if json_out and csv_out:
             raise typer.BadParameter("choose one of --json and --out")
+        from reelscore.common.devices import check_device
         from reelscore.models.registry import DEFAULT_MODELS, ModelError, read_model_json, resolve_model_dir
+
+        try:  # no GPU, or fp16 on a CPU, is one line before any model loads
+            check_device(device, precision)
+        except ValueError as exc:
+            typer.echo(f"reelscore score: {exc}", err=True)
+            raise typer.Exit(2) from None
 
         # named models are checked before anything is loaded: a wrong name is one line, not an empty column
         for task, spec in (("engagement", engagement_model), ("quality", quality_model)):
@@ -141,7 +151,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         options = {"clip": {"checkpoint": str(clip_checkpoint)}} if clip_checkpoint else {}
         has_text = any(it.title or it.description or it.caption for it in items)
         cfg = ScoreConfig(engagement_model=engagement_model, quality_model=quality_model, timeline=timeline,
-                          top_k=top_k, extractor_options=options, expect_text=has_text)
+                          top_k=top_k, extractor_options=options, expect_text=has_text, device=device,
+                          batch_size=batch_size, precision=precision)
         t0 = time.perf_counter()
         from reelscore.media import MediaError, probe
 

@@ -35,6 +35,7 @@ class ExtractConfig:
     clip_len: int = 16
     device: str = "cpu"
     batch_size: int = 16
+    precision: str = "fp32"  # fp16: half-precision networks on a GPU (keyed in the store: values differ slightly)
     threads: int = 0  # torch / OpenCV / decoder threads per worker; 0 = cores // workers
     options: dict[str, dict] = field(default_factory=dict)  # per-extractor config, e.g. {"clip": {"checkpoint": "..."}}
 
@@ -55,6 +56,8 @@ class VideoProcessor:
         for ext in self.extractors:
             if hasattr(ext, "batch_size"):
                 ext.batch_size = cfg.batch_size
+            if hasattr(ext, "precision"):
+                ext.precision = cfg.precision
         self.specs = {e.name: e.spec() for e in self.extractors}
 
     # ------------------------------------------------------------------
@@ -203,6 +206,7 @@ def extract(
     device: str = "cpu",
     batch_size: int = 16,
     ray_address: str | None = None,
+    precision: str = "fp32",
     fps: float = 4.0,
     short_side: int = 360,
     clip_len: int = 16,
@@ -217,6 +221,9 @@ def extract(
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    from reelscore.common.devices import check_device
+
+    check_device(device, precision)  # before any worker starts: no GPU is one line, not a traceback per video
     names = list(extractors) if extractors else list(DEFAULT_EXTRACTORS)
     order = resolve_order(names)
     cores = os.cpu_count() or 1
@@ -227,6 +234,7 @@ def extract(
         clip_len=clip_len,
         device=device,
         batch_size=batch_size,
+        precision=precision,
         threads=threads or max(1, cores // workers),
         options=dict(options or {}),
     )
@@ -239,6 +247,8 @@ def extract(
     for n in order:
         e = get_extractor(n, **cfg.options.get(n, {}))
         e.plan = plan
+        if hasattr(e, "precision"):
+            e.precision = cfg.precision
         specs.append(e.spec())
     store.register(specs)
     rows = _rows(manifest_df)

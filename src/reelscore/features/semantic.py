@@ -41,6 +41,13 @@ def imagenet_classes() -> list[str]:
 
 
 @functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
+def _network(device: str, precision: str):
+    """The network on `device` in `precision`, loaded once per (device, precision)."""
+    model = load_efficientnet_lite0(device)
+    return model.half() if precision == "fp16" else model
+
+
 def load_efficientnet_lite0(device: str = "cpu"):
     """EfficientNet-Lite0 with the packaged ImageNet weights, in eval mode."""
     import contextlib
@@ -146,9 +153,14 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def embed_frames(
-    frames: np.ndarray, batch_size: int = 16, device: str = "cpu", backend: str = "torch", threads: int = 1
+    frames: np.ndarray, batch_size: int = 16, device: str = "cpu", backend: str = "torch", threads: int = 1,
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frames → (pooled features float32 [N, 1280], ImageNet probabilities float32 [N, 1000])."""
+    """Frames → (pooled features float32 [N, 1280], ImageNet probabilities float32 [N, 1000]).
+
+    On a GPU (`device` cuda) the torch network runs in `precision` (fp16 halves the weights and inputs;
+    outputs are float32 either way); on CPU the ONNX Runtime export (default) or torch, fp32.
+    """
     if backend == "onnx" and device == "cpu":
         # no torch on this path: importing it costs ~1.5 s per process and nothing here needs it
         sess = onnx_session(threads)
@@ -162,16 +174,19 @@ def embed_frames(
         return np.concatenate(feats), np.concatenate(probs)
     import torch
 
-    model = load_efficientnet_lite0(device)
+    half = precision == "fp16" and str(device).startswith("cuda")
+    model = _network(device, "fp16" if half else "fp32")
     feats, probs = [], []
     with torch.inference_mode():
         for s in range(0, len(frames), batch_size):
             x = torch.from_numpy(preprocess(frames[s : s + batch_size])).to(device)
+            if half:
+                x = x.half()
             fmap = model.extract_features(x)
             pooled = fmap.mean(dim=(2, 3))
             logits = model._fc(pooled)  # dropout is identity in eval
             feats.append(pooled.float().cpu().numpy())
-            probs.append(torch.softmax(logits, -1).float().cpu().numpy())
+            probs.append(torch.softmax(logits.float(), -1).cpu().numpy())
     if not feats:
         return np.zeros((0, DIM), np.float32), np.zeros((0, 1000), np.float32)
     return np.concatenate(feats), np.concatenate(probs)
@@ -208,6 +223,7 @@ class SemanticExtractor(Extractor):
             raise ValueError(f"semantic backend must be onnx or torch, got {self.cfg.backend!r}")
         self.device = "cpu"
         self.batch_size = 16
+        self.precision = "fp32"  # fp16 on a GPU (ScoreConfig / ExtractConfig precision)
         self.threads = 1
 
     def feature_names(self) -> list[str]:
@@ -219,8 +235,8 @@ class SemanticExtractor(Extractor):
         return [f"f{i:04d}" for i in range(DIM)]
 
     def key_config(self) -> dict:
-        """Batch size and device do not change outputs."""
-        return self.config()
+        """Batch size and device do not change outputs; half precision does (slightly), so it is keyed."""
+        return {**self.config(), "precision": "fp16"} if self.precision == "fp16" else self.config()
 
     def setup(self, device: str = "cpu") -> None:
         """Load the network once."""
@@ -232,13 +248,13 @@ class SemanticExtractor(Extractor):
             import torch
 
             self.threads = torch.get_num_threads()
-            load_efficientnet_lite0(device)
+            _network(device, self.precision if str(device).startswith("cuda") else "fp32")
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Embed the sampled frames, average per clip and per video."""
         sel = slice(None, None, max(1, self.cfg.stride))
         frames, ts = inputs.frames[sel], inputs.timestamps[sel]
-        feats, probs = embed_frames(frames, self.batch_size, self.device, self.cfg.backend, self.threads)
+        feats, probs = embed_frames(frames, self.batch_size, self.device, self.cfg.backend, self.threads, self.precision)
         dur = inputs.duration_s if inputs.duration_s else float(inputs.timestamps[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)
         cid = clip_index(ts, inputs.plan)

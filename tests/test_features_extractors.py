@@ -155,6 +155,27 @@ def test_semantic_onnx_runtime_matches_the_torch_network():
     assert out == "False"
 
 
+def test_motion_pairs_on_threads_equal_a_plain_loop():
+    """pair_stats runs frames and pairs on OpenCV's thread budget: the values (cut pairs included) are the same."""
+    import cv2
+
+    from reelscore.features.motion import pair_stats
+
+    base = _photo("astronaut", 160)
+    frames = np.stack([np.roll(base, 3 * i, axis=1) for i in range(9)] + [np.full_like(base, (20, 200, 40))] * 3
+                      + [np.roll(base, 2 * i, axis=0) for i in range(6)])
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        one = pair_stats(frames, 4.0, 128, 0.5)
+        cv2.setNumThreads(2)
+        two = pair_stats(frames, 4.0, 128, 0.5)
+    finally:
+        cv2.setNumThreads(before)
+    assert one.shape == (17, 6) and one[:, 5].sum() == 2  # into and out of the green frames
+    np.testing.assert_array_equal(one, two)
+
+
 def test_motion_finds_the_cut_and_still_frames_have_no_flow():
     ext = get_extractor("motion")
     base = _photo("astronaut", 96)

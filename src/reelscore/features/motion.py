@@ -49,21 +49,36 @@ def pair_stats(frames: np.ndarray, fps: float, short_side: int, cut_threshold: f
     """Per consecutive pair [N-1, len(PAIR_NAMES)]: diff, flow stats, cut flag."""
     import cv2
 
-    grays = [small_gray(f, short_side) for f in frames]
-    hists = [hsv_hist(f, short_side) for f in frames]
-    side = float(min(grays[0].shape)) if grays else 1.0
-    rows = []
-    for i in range(1, len(frames)):
+    def prep(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return small_gray(f, short_side), hsv_hist(f, short_side)
+
+    def one(i: int) -> list[float]:
         a, b = grays[i - 1], grays[i]
         diff = float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
         dist = float(cv2.compareHist(hists[i - 1], hists[i], cv2.HISTCMP_BHATTACHARYYA))
-        cut = dist > cut_threshold
-        if cut:
-            rows.append([diff, np.nan, np.nan, np.nan, np.nan, 1.0])
-            continue
+        if dist > cut_threshold:
+            return [diff, np.nan, np.nan, np.nan, np.nan, 1.0]
         flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
         mag = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2) / side * fps
-        rows.append([diff, float(mag.mean(dtype=np.float64)), float(mag.std(dtype=np.float64)), float(np.percentile(mag, 90)), float(mag.max()), 0.0])
+        return [diff, float(mag.mean(dtype=np.float64)), float(mag.std(dtype=np.float64)), float(np.percentile(mag, 90)),
+                float(mag.max()), 0.0]
+
+    # Frames and pairs are independent and OpenCV releases the GIL: they run on OpenCV's thread budget
+    # (a `--workers N` process sets it to its share of the cores); the values are those of a plain loop.
+    threads = max(1, cv2.getNumThreads())
+    if threads == 1 or len(frames) < 3:
+        prepared = [prep(f) for f in frames]
+        grays, hists = [g for g, _ in prepared], [h for _, h in prepared]
+        side = float(min(grays[0].shape)) if grays else 1.0
+        rows = [one(i) for i in range(1, len(frames))]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as ex:
+            prepared = list(ex.map(prep, frames))
+            grays, hists = [g for g, _ in prepared], [h for _, h in prepared]
+            side = float(min(grays[0].shape))
+            rows = list(ex.map(one, range(1, len(frames))))
     return np.asarray(rows, np.float64).reshape(-1, len(PAIR_NAMES))
 
 

@@ -81,3 +81,26 @@ def test_reading_qp_hands_the_decoded_pictures_back(tmp_path):
                          env=dict(os.environ, OMP_NUM_THREADS="1")).stdout.split()
     assert int(out[0]) == 60
     assert float(out[1]) < 25.0, out
+
+
+def test_one_thread_reads_the_qp_from_the_grids_own_decode_with_the_same_values(tmp_path):
+    """With one decoding thread (a --workers process) the QP comes from the frame grid's decode (no second
+    pass); the per-frame QPs, picture types, packet sizes and features equal the separate pass's, for a clip
+    with B frames and adaptive quantisation (QP varies per block) and alongside the coldsignal taps."""
+    clip = make_clip(tmp_path / "b.mp4", seconds=3.0, width=128, height=96, fps=15, audio=True, crf=30)
+    got = {}
+    for threads in (1, 2):
+        a = Analyzer.from_names(["bitstream", "coldsignal", "technical"], threads=threads)
+        inputs = a.decode(str(clip), "b")
+        req = next(r for r in inputs.extra if type(r).__name__ == "Bitstream")
+        outs, errs = a.run(inputs)
+        assert not errs, errs
+        got[threads] = (inputs.extra[req], outs, inputs)
+    (b1, o1, i1), (b2, o2, i2) = got[1], got[2]
+    assert len(b1.frames) == len(b2.frames) == 45
+    assert [t for t, _ in b1.frames] == [t for t, _ in b2.frames] and "B" in {t for t, _ in b1.frames}
+    np.testing.assert_array_equal(np.array([q for _, q in b1.frames], float), np.array([q for _, q in b2.frames], float))
+    np.testing.assert_array_equal(b1.packets.sizes, b2.packets.sizes)
+    for name in ("bitstream", "coldsignal", "technical"):
+        np.testing.assert_allclose(o1[name].pooled, o2[name].pooled, rtol=1e-6, atol=1e-9, equal_nan=True, err_msg=name)
+    np.testing.assert_array_equal(i1.frames, i2.frames)

@@ -64,6 +64,22 @@ def _grey_small(req: FirstFrames):
     return f
 
 
+def _qp_of(frame) -> tuple[str, float | None]:
+    from reelscore.media.bitstream import frame_qp, picture_type
+
+    return picture_type(frame), frame_qp(frame)
+
+
+def _hand_back_frames() -> None:
+    """Frames whose side data was read wait in a PyAV reference cycle; collect them and trim the heap."""
+    import gc
+
+    from reelscore.media.bitstream import release_free_memory
+
+    gc.collect(1)
+    release_free_memory()
+
+
 class Analyzer:
     """The extractors of one run (set up once) and the one way to take a video to their outputs."""
 
@@ -130,10 +146,15 @@ class Analyzer:
             first = [r for r in requests if isinstance(r, FirstFrames)]
             index = [r for r in requests if isinstance(r, IndexFrames)]
             side = min(self.plan.short_side, min(info.width, info.height))
-            with VideoReader(path, short_side=side, threads=self.threads, info=info) as reader:
+            bits = list(dict.fromkeys(r for r in requests if isinstance(r, Bitstream)))
+            # On one decoding thread (a `--workers N` process) the grid's own decode can export the QP, so
+            # the bitstream request needs no second decode; with frame threads it gets its own pass.
+            qp_here = bool(bits) and self.threads == 1
+            with VideoReader(path, short_side=side, threads=self.threads, info=info, export_qp=qp_here) as reader:
                 dur = float(reader.video_duration_s or info.duration_s)
                 grid = self.plan.timestamps(dur)
                 taps = {r: reader.tap_first(r.n, transform=_grey_small(r)) for r in first}
+                qp_taps = {r: reader.tap_first_raw(r.qp_frames, _qp_of) for r in bits} if qp_here else {}
                 extra_t: dict[IndexFrames, np.ndarray] = {}
                 times = reader.frame_times() if index else None  # one demux pass for every index request
                 for r in index:
@@ -154,8 +175,15 @@ class Analyzer:
                     inputs.extra_missing[r] = "no decodable frames"
             for r, ts in extra_t.items():
                 inputs.extra[r] = np.stack([caught[r][float(t)] for t in ts])
-            for r in dict.fromkeys(r for r in requests if isinstance(r, Bitstream)):
-                inputs.extra[r] = read_bitstream(path, r.qp_frames)
+            for r in bits:
+                if r in qp_taps:
+                    info_b = read_bitstream(path, 0)  # packet sizes only: a demux pass, nothing decoded
+                    info_b.frames = list(qp_taps[r])
+                    inputs.extra[r] = info_b
+                else:
+                    inputs.extra[r] = read_bitstream(path, r.qp_frames)
+            if qp_taps:
+                _hand_back_frames()
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
             specs = list(dict.fromkeys(specs))

@@ -54,8 +54,12 @@ class VideoReader:
         interpolation: str = "AREA",
         *,
         info: VideoInfo | None = None,
+        export_qp: bool = False,
     ) -> None:
         self.path = Path(path)
+        # Encoder parameters (per-block QP) exported on decoded frames; only on one decoding thread,
+        # because FFmpeg's frame threads race with the export (media/bitstream.py).
+        self._export_qp = bool(export_qp)
         # A caller that has just probed the file may pass the VideoInfo to skip a second probe.
         self.info: VideoInfo = info if info is not None else probe(self.path, limits)
         self._limits = limits
@@ -128,8 +132,12 @@ class VideoReader:
     def _open_stream(self) -> None:
         self._stream = video_streams(self._container)[0]
         cc = self._stream.codec_context
-        cc.thread_type = "AUTO"
-        cc.thread_count = self._threads
+        if self._export_qp:
+            cc.thread_type = "NONE"
+            cc.options = {**dict(cc.options or {}), "export_side_data": "venc_params"}
+        else:
+            cc.thread_type = "AUTO"
+            cc.thread_count = self._threads
 
     def _rewind(self) -> None:
         """Reopen the file: the only start-of-stream position every demuxer (MPEG-TS too) gets exactly right."""
@@ -288,6 +296,20 @@ class VideoReader:
             if ordinal is not None and ordinal < n and len(got) == ordinal:
                 rgb = self.to_rgb(frame, size=size)
                 got.append((t, transform(rgb) if transform is not None else rgb))
+
+        self._taps.append(tap)
+        self._pending.append(("first", n, got))
+        return got
+
+    def tap_first_raw(self, n: int, fn) -> list:
+        """Collect fn(av.VideoFrame) of the first `n` decoded frames during the next decode from the start
+        (as `tap_first`, without converting the picture: e.g. the QP of a reader made with export_qp)."""
+        got: list = []
+        self._hold_until = max(self._hold_until, int(n))
+
+        def tap(_t: float, frame, ordinal: int | None) -> None:
+            if ordinal is not None and ordinal < n and len(got) == ordinal:
+                got.append(fn(frame))
 
         self._taps.append(tap)
         self._pending.append(("first", n, got))

@@ -37,6 +37,8 @@ GROUPS = {
     "nativeq": r"^nativeq:.*$",
     "bitstream+nativeq": r"^(bitstream:.*|nativeq:.*)$",
     "technical+bitstream+nativeq": r"^(technical:.*_mean|bitstream:.*|nativeq:.*)$",
+    "niqe": r"^niqe:.*$",
+    "technical+bitstream+niqe": r"^(technical:.*_mean|bitstream:.*|niqe:.*)$",
     "technical+bitstream+nativeq+motion": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|motion:.*)$",
     "technical+bitstream+nativeq+fragstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|fragstats:.*)$",
 }

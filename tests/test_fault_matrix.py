@@ -618,3 +618,20 @@ def test_store_index_with_all_null_columns_from_an_older_writer_is_read(tmp_path
     assert idx["video_id"].tolist() == ["gone", "good"]
     assert idx.set_index("video_id").at["good", "media_hash"] == "abc"
     assert pd.isna(idx.set_index("video_id").at["gone", "media_hash"])
+
+
+def test_predict_rows_without_any_value_are_said_and_exit_1(tmp_path):
+    """A store without the default engagement model's inputs (no coldsignal, no text): the rows are written
+    (nothing dropped) but empty, the reason is printed, a `no value` line counts them, exit 1 - not a quiet 0."""
+    from reelscore.features.pipeline import extract
+    from reelscore.media.synth import make_clip
+
+    clips = [make_clip(tmp_path / f"v{i}.mp4", seconds=1.0, width=64, height=112, fps=8, seed=i) for i in range(2)]
+    extract(pd.DataFrame({"video_id": ["v0", "v1"], "path": [str(c) for c in clips]}), tmp_path / "store",
+            extractors=["technical"], progress=False)
+    out = tmp_path / "e.csv"
+    r = _cli(["predict", "--model", "default", "--features", str(tmp_path / "store"), "--out", str(out)])
+    assert r.returncode == 1, r.stderr
+    assert "no value: 2 of 2 rows have no ECR (first: 'v0'" in r.stderr and "coldsignal" in r.stderr
+    got = pd.read_csv(out)
+    assert got["Id"].tolist() == ["v0", "v1"] and got["ECR"].isna().all()

@@ -107,8 +107,25 @@ def predict(
         from reelscore.common.atomic import write_table_atomic
 
         write_table_atomic(pred, out)
-    pred.attrs["not_predicted"] = _not_predicted(store, mdf, pred)
+    pred.attrs["not_predicted"] = _not_predicted(store, mdf, pred) + _without_value(pred, list(predictor.targets))
     return pred
+
+
+def _without_value(pred: pd.DataFrame, targets: list[str]) -> list[str]:
+    """One line when rows were written without any predicted value (their reason is printed by the model)."""
+    import sys
+
+    cols = [c for c in pred.columns if c in set(targets)]
+    if not cols or pred.empty:
+        return []
+    empty = pred[cols].isna().all(axis=1)
+    if not empty.any():
+        return []
+    ids = pred.loc[empty, "Id"].astype(str).tolist() if "Id" in pred.columns else []
+    line = (f"no value: {int(empty.sum())} of {len(pred)} rows have no {'/'.join(cols)} "
+            f"(first: {ids[0]!r}; the reason is above)" if ids else f"no value: {int(empty.sum())} rows")
+    print(line, file=sys.stderr)
+    return [line]
 
 
 def _not_predicted(store, mdf, pred: pd.DataFrame) -> list[str]:

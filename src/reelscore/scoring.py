@@ -132,15 +132,11 @@ class Scorer:
         options = {n: o for n, o in (self.config.extractor_options or {}).items() if n in wanted}
         try:
             self.analyzer = Analyzer.from_names(sorted(wanted), plan=self.plan, options=options,
-                                                device=self.config.device, threads=self.config.threads)
+                                                device=self.config.device, threads=self.config.threads,
+                                                batch_size=self.config.batch_size, precision=self.config.precision)
         except Exception as exc:
             self.problems["features"] = f"cannot set up extractors {sorted(wanted)}: {exc}"
             return
-        for ext in self.analyzer.extractors.values():
-            if hasattr(ext, "batch_size"):
-                ext.batch_size = self.config.batch_size
-            if hasattr(ext, "precision"):
-                ext.precision = self.config.precision
         optional_all = set()
         for pred in self.predictors.values():
             optional_all |= set(getattr(pred.model, "optional_extractors", lambda: ())())

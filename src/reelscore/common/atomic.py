@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,17 +24,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temps(dest: Path) -> int:
-    """Remove temp siblings of `dest` left by a writer that died (killed mid-write); returns how many.
+# `.<name>.<pid>.<random>.tmp<suffix>`: what atomic_path / atomic_dir name their temps
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
 
-    Temp names carry the writer's process id (`.<name>.<pid>.<random>.tmp...`), so a temp of a live
-    writer is never touched. It lists `dest`'s directory, so verbs call it once per output at their
-    start, not on every write (a feature store writes thousands of rows into one directory).
-    """
+
+def _remove_dead_writers(candidates: Iterable[Path]) -> int:
     n = 0
-    for p in dest.parent.glob(f".{dest.name}.*.tmp*"):
-        parts = p.name[len(dest.name) + 2:].split(".")
-        if not parts or not parts[0].isdigit() or _pid_alive(int(parts[0])):
+    for p in candidates:
+        m = _TEMP_NAME.match(p.name)
+        if m is None or _pid_alive(int(m["pid"])):  # a temp of a live writer is never touched
             continue
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
@@ -45,25 +43,20 @@ def clean_stale_temps(dest: Path) -> int:
     return n
 
 
-_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp")
+def clean_stale_temps(dest: Path) -> int:
+    """Remove temp siblings of `dest` left by a writer that died (killed mid-write); returns how many.
+
+    It lists `dest`'s directory, so verbs call it once per output at their start, not on every write
+    (a feature store writes thousands of rows into one directory).
+    """
+    dest = Path(dest)
+    return _remove_dead_writers(dest.parent.glob(f".{dest.name}.*.tmp*"))
 
 
 def clean_stale_temps_in(directory: Path) -> int:
     """Remove every temp in `directory` whose writer died (all outputs at once); returns how many."""
-    n = 0
-    if not Path(directory).is_dir():
-        return 0
-    for p in Path(directory).glob(".*.tmp*"):
-        m = _TEMP_NAME.match(p.name)
-        if m is None or _pid_alive(int(m["pid"])):
-            continue
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-        n += 1
-    return n
+    directory = Path(directory)
+    return _remove_dead_writers(directory.glob(".*.tmp*")) if directory.is_dir() else 0
 
 
 @contextlib.contextmanager

@@ -70,25 +70,20 @@ def _qp_of(frame) -> tuple[str, float | None]:
     return picture_type(frame), frame_qp(frame)
 
 
-def _hand_back_frames() -> None:
-    """Frames whose side data was read wait in a PyAV reference cycle; collect them and trim the heap."""
-    import gc
-
-    from reelscore.media.bitstream import release_free_memory
-
-    gc.collect(1)
-    release_free_memory()
-
-
 class Analyzer:
     """The extractors of one run (set up once) and the one way to take a video to their outputs."""
 
     def __init__(self, extractors: list[Extractor], plan: FramePlan | None = None, device: str = "cpu",
-                 threads: int = 2) -> None:
+                 threads: int = 2, batch_size: int | None = None, precision: str = "fp32") -> None:
         self.extractors = {e.name: e for e in extractors}  # dependency order
         self.plan = plan or FramePlan()
         for e in extractors:
             e.plan = self.plan
+            # the networks' batch and precision (fp16 changes values, so it is in their store key)
+            if batch_size is not None and hasattr(e, "batch_size"):
+                e.batch_size = int(batch_size)
+            if hasattr(e, "precision"):
+                e.precision = precision
         self.device = device
         self.threads = max(1, int(threads))
         self._ready: set[str] = set()
@@ -96,12 +91,13 @@ class Analyzer:
 
     @classmethod
     def from_names(cls, names: list[str], plan: FramePlan | None = None, options: dict[str, dict] | None = None,
-                   device: str = "cpu", threads: int = 2) -> "Analyzer":
-        """Build the named extractors (plus what they read), in dependency order."""
+                   device: str = "cpu", threads: int = 2, batch_size: int | None = None,
+                   precision: str = "fp32") -> "Analyzer":
+        """Build the named extractors (plus what they read), in dependency order; no weights are loaded."""
         from reelscore.features.registry import get_extractor, resolve_order
 
         exts = [get_extractor(n, **(options or {}).get(n, {})) for n in resolve_order(list(names))]
-        return cls(exts, plan=plan, device=device, threads=threads)
+        return cls(exts, plan=plan, device=device, threads=threads, batch_size=batch_size, precision=precision)
 
     def setup(self, names: Iterable[str] | None = None) -> dict[str, str]:
         """Load weights of the named extractors now (idempotent); returns {name: why it cannot load}."""
@@ -123,7 +119,7 @@ class Analyzer:
         Raises MediaError when the file cannot be used at all; a failed audio decode is recorded in
         `inputs.audio_error` (extractors that need audio then fail with that reason).
         """
-        from reelscore.media.bitstream import read_bitstream
+        from reelscore.media.bitstream import read_bitstream, release_decoded_frames
         from reelscore.media import (
             AudioSpec,
             MediaError,
@@ -183,7 +179,7 @@ class Analyzer:
                 else:
                     inputs.extra[r] = read_bitstream(path, r.qp_frames)
             if qp_taps:
-                _hand_back_frames()
+                release_decoded_frames()
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
             specs = list(dict.fromkeys(specs))

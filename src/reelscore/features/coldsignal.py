@@ -84,13 +84,10 @@ def flow_magnitudes(grey: np.ndarray) -> np.ndarray:
         mag, _ = cv2.cartToPolar(flow[..., 0], flow[..., 1])
         return float(mag.mean())
 
-    threads = max(1, cv2.getNumThreads())
-    if threads == 1 or len(grey) < 3:
-        return np.asarray([one(a, b) for a, b in zip(grey[:-1], grey[1:])], np.float64)
-    from concurrent.futures import ThreadPoolExecutor
+    from reelscore.common.threads import opencv_map
 
-    with ThreadPoolExecutor(threads) as ex:
-        return np.asarray(list(ex.map(one, grey[:-1], grey[1:])), np.float64)
+    with opencv_map() as run:
+        return np.asarray(list(run(one, grey[:-1], grey[1:])), np.float64)
 
 
 def motion_signals(grey: np.ndarray | None) -> dict[str, float]:

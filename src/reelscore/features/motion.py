@@ -63,22 +63,14 @@ def pair_stats(frames: np.ndarray, fps: float, short_side: int, cut_threshold: f
         return [diff, float(mag.mean(dtype=np.float64)), float(mag.std(dtype=np.float64)), float(np.percentile(mag, 90)),
                 float(mag.max()), 0.0]
 
-    # Frames and pairs are independent and OpenCV releases the GIL: they run on OpenCV's thread budget
-    # (a `--workers N` process sets it to its share of the cores); the values are those of a plain loop.
-    threads = max(1, cv2.getNumThreads())
-    if threads == 1 or len(frames) < 3:
-        prepared = [prep(f) for f in frames]
+    from reelscore.common.threads import opencv_map
+
+    # Frames and pairs are independent and OpenCV releases the GIL (same values as a plain loop).
+    with opencv_map() as run:
+        prepared = list(run(prep, frames))
         grays, hists = [g for g, _ in prepared], [h for _, h in prepared]
         side = float(min(grays[0].shape)) if grays else 1.0
-        rows = [one(i) for i in range(1, len(frames))]
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as ex:
-            prepared = list(ex.map(prep, frames))
-            grays, hists = [g for g, _ in prepared], [h for _, h in prepared]
-            side = float(min(grays[0].shape))
-            rows = list(ex.map(one, range(1, len(frames))))
+        rows = list(run(one, range(1, len(frames))))
     return np.asarray(rows, np.float64).reshape(-1, len(PAIR_NAMES))
 
 

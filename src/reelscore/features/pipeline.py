@@ -21,7 +21,7 @@ import numpy as np
 
 from reelscore.features.analysis import Analyzer
 from reelscore.features.base import ExtractorOutput, FramePlan, VideoInputs
-from reelscore.features.registry import DEFAULT_EXTRACTORS, get_extractor, resolve_order
+from reelscore.features.registry import DEFAULT_EXTRACTORS, resolve_order
 from reelscore.features.store import FeatureStore, file_hash, text_key
 
 
@@ -51,13 +51,9 @@ class VideoProcessor:
         _set_threads(threads)
         self.threads = threads
         self.analyzer = Analyzer.from_names(list(cfg.extractors), plan=self.plan, options=cfg.options,
-                                            device=cfg.device, threads=threads)
+                                            device=cfg.device, threads=threads, batch_size=cfg.batch_size,
+                                            precision=cfg.precision)
         self.extractors = list(self.analyzer.extractors.values())
-        for ext in self.extractors:
-            if hasattr(ext, "batch_size"):
-                ext.batch_size = cfg.batch_size
-            if hasattr(ext, "precision"):
-                ext.precision = cfg.precision
         self.specs = {e.name: e.spec() for e in self.extractors}
 
     # ------------------------------------------------------------------
@@ -242,14 +238,9 @@ def extract(
     store.path.mkdir(parents=True, exist_ok=True)
     store.clean_temp()
     # Specs come from the extractor objects themselves (no weights loaded here).
-    specs = []
     plan = FramePlan(fps=fps, short_side=short_side, clip_len=clip_len)
-    for n in order:
-        e = get_extractor(n, **cfg.options.get(n, {}))
-        e.plan = plan
-        if hasattr(e, "precision"):
-            e.precision = cfg.precision
-        specs.append(e.spec())
+    specs = [e.spec() for e in Analyzer.from_names(order, plan=plan, options=cfg.options,
+                                                   precision=cfg.precision).extractors.values()]
     store.register(specs)
     rows = _rows(manifest_df)
     t0 = time.perf_counter()

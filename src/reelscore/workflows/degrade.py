@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import json
 import shutil
-import signal
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from reelscore.common.atomic import atomic_path, clean_stale_temps_in, write_table_atomic, write_text_atomic
+from reelscore.common.process import die_with_parent
 from reelscore.workflows.plans import Plan, filter_graph, make_plans
 
 LABEL_COLUMNS = ["vmaf", "psnr", "ssim", "mos", "frames_compared"]
@@ -98,27 +98,6 @@ def check_source(path: Path) -> SourceInfo:
     return SourceInfo(width=int(info.width), height=int(info.height), fps=fps)
 
 
-def _die_with_parent() -> None:
-    """In the forked ffmpeg: ask Linux to kill it when degrade dies, so a killed run leaves no writer behind."""
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _load_prctl():
-    # looked up once in the parent: the child between fork and exec must not load libraries
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
 def encode(
     plan: Plan, source: Path, dest: Path, preset: str = "veryfast", audio: bool = True,
     info: SourceInfo | None = None, max_duration_s: float | None = None,
@@ -128,7 +107,7 @@ def encode(
         info = check_source(source)
     with atomic_path(dest) as tmp:
         proc = subprocess.run(ffmpeg_command(plan, source, tmp, preset, audio, info, max_duration_s), capture_output=True,
-                              text=True, preexec_fn=_die_with_parent)
+                              text=True, preexec_fn=die_with_parent())  # a killed run leaves no writer behind
         if proc.returncode != 0:
             msg = (proc.stderr or "").strip().splitlines()
             raise DegradeError(f"{source}: ffmpeg failed for {plan.name}: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")

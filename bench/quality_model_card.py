@@ -1,8 +1,7 @@
 """Write the shipped quality default's model card from its model.json and the cross-source CV results.
 
-    .venv/bin/python bench/quality_model_card.py --cv bench/results/quality_sources.json \
-        --model src/reelscore/assets/models/quality_default --candidate "technical+bitstream+nativeq / gbdt" \
-        [--baseline-cv bench/results/quality_sources_old_default.json]
+    .venv/bin/python bench/quality_model_card.py --report bench/results/quality_default_oof.json \
+        --model src/reelscore/assets/models/quality_default [--set SET --cv-predictions TRAIN_OUT/cv_predictions.csv]
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--report", type=Path, required=True)
     ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--set", type=Path, default=None, help="the processed set (labels.csv): per-source figures from cv_predictions.csv")
+    ap.add_argument("--cv-predictions", type=Path, default=None, help="train quality's cv_predictions.csv (default: in --model)")
     args = ap.parse_args()
 
     det = json.loads(args.report.read_text())
@@ -61,23 +62,43 @@ def main() -> None:
     if det.get("by_resolution"):
         lines += ["", "By source resolution (short side; SROCC / PLCC, n):", ""]
         lines += [f"- {k}: {fmt(v['SROCC'])} / {fmt(v['PLCC'])} (n = {v['n']})" for k, v in det["by_resolution"].items()]
+    per_source = ""
+    cvp = args.cv_predictions or args.model / "cv_predictions.csv"
+    if args.set is not None and cvp.is_file():
+        import numpy as np
+        import pandas as pd
+        from scipy.stats import spearmanr
+
+        lab = pd.read_csv(args.set / "labels.csv")
+        lab["Id"] = lab["name"].map(lambda n: Path(n).stem)
+        p = pd.read_csv(cvp, dtype={"Id": str}).set_index("Id")["MOS"]
+        lab = lab.set_index("Id").assign(pred=p)
+        within = lab.groupby("source").apply(lambda d: spearmanr(d["pred"], d["mos"])[0]).dropna()
+        shift = lab.groupby("source").apply(lambda d: (d["pred"] - d["mos"]).mean())
+        q = np.percentile(within, [25, 50, 75])
+        per_source = (f"inside one source the versions are ordered well (median within-source SROCC {q[1]:.2f}, quartiles "
+                      f"{q[0]:.2f}–{q[2]:.2f}), but each source's versions are shifted together (median |mean error| "
+                      f"{shift.abs().median():.2f} MOS, 5–95 % of sources from {np.percentile(shift, 5):+.2f} to "
+                      f"{np.percentile(shift, 95):+.2f})")
+    steps = {k: v for k, v in (det.get("by_step") or {}).items() if k not in det.get("by_workflow", {})}
+    worst = sorted(steps.items(), key=lambda kv: kv[1]["SROCC"])[:2]
     lines += [
         "",
         "**What it is poor at.**",
         "",
         "- It does not reach the issue-19 target (SROCC and PLCC ≥ 0.90 leaving one source out): the figures above are what it does.",
-        "- Its errors are largely per source: inside one source the versions are ordered well (median within-source SROCC "
-        "0.83, quartiles 0.70–0.90), but each source's versions are shifted together (median |mean error| 0.29 MOS, "
-        "5–95 % of sources from −0.70 to +0.57): a source whose every version VMAF rates low (a noisy or dark original "
-        "that every re-encode changes a lot) is over-rated, and the reverse. Rank1 counts only the closest-label pair "
-        "of each source (near ties), hence its low value.",
-        "- Capture distortions are predicted worse than encoder distortions, down-up scaling and frame drops worst "
-        "(SROCC ≈ 0.44–0.46 inside those groups): the inputs read the 360-px grid at 4 frames/s, which hides both.",
-        "- The `bitstream` inputs know x264/H.264 QPs; an HEVC/AV1 upload has no QP (NaN, imputed) and a different QP "
-        "scale, so the model leans on pixels alone there.",
+        "- Its errors are largely per source: " + (per_source or "see `bench/results/quality_sources.md`") + ": a source "
+        "whose every version VMAF rates low (a noisy or dark original that every re-encode changes a lot) is over-rated, "
+        "and the reverse. Rank1 counts only the closest-label pair of each source (near ties), hence its low value.",
+        "- Capture distortions are predicted worse than encoder distortions; worst inside their groups: "
+        + ", ".join(f"{k} (SROCC {v['SROCC']:.2f})" for k, v in worst)
+        + ". A down-then-up scaled or frame-dropped version looks like a softer or choppier original, and the label "
+        "penalises the change against that original, which no single input can see.",
+        "- The `bitstream` inputs know x264/H.264 QPs; an HEVC upload exports no QP (those columns are imputed) and AV1/VP9 "
+        "use another QP scale, so the model leans on pixels alone there.",
         "- The labels measure change against each version's source: the model has never been told how good a source itself "
         "looks, and nothing here was rated by people.",
-        "- The per-second timeline varies only through the `technical` inputs; `bitstream` describes the whole file.",
+        "- The per-second timeline varies only through the `technical` inputs; the other inputs describe the whole file.",
     ]
     out = args.model / "MODEL_CARD.md"
     out.write_text("\n".join(lines) + "\n")

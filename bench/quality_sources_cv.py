@@ -38,13 +38,16 @@ GROUPS = {
     "bitstream+nativeq": r"^(bitstream:.*|nativeq:.*)$",
     "technical+bitstream+nativeq": r"^(technical:.*_mean|bitstream:.*|nativeq:.*)$",
     "niqe": r"^niqe:.*$",
+    "bandstats": r"^bandstats:.*$",
+    "technical+bitstream+bandstats": r"^(technical:.*_mean|bitstream:.*|bandstats:.*)$",
+    "technical+bitstream+nativeq+bandstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|bandstats:.*)$",
     "technical+bitstream+niqe": r"^(technical:.*_mean|bitstream:.*|niqe:.*)$",
     "technical+bitstream+nativeq+motion": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|motion:.*)$",
     "technical+bitstream+nativeq+fragstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|fragstats:.*)$",
 }
 
 
-EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe") if e in g.split("+")]
+EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe", "bandstats") if e in g.split("+")]
                  for g in GROUPS}
 
 
@@ -191,6 +194,26 @@ def boot(pred: pd.Series, lab: pd.DataFrame, pairs: pd.DataFrame, n_boot: int, s
     return {k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for k, v in reps.items()}
 
 
+def paired_delta(a: pd.Series, b: pd.Series, lab: pd.DataFrame, n_boot: int, seed: int = 0) -> dict:
+    """SROCC and PLCC of `a` minus those of `b` on the same resamples of sources: delta, 95 % interval, P(delta > 0)."""
+    from reelscore.common.stats import plcc, srcc
+
+    rng = np.random.default_rng(seed)
+    srcs = lab["source"].unique()
+    pos = {s: np.flatnonzero(lab["source"].to_numpy() == s) for s in srcs}
+    av, bv, t = a.loc[lab.index].to_numpy(), b.loc[lab.index].to_numpy(), lab["mos"].to_numpy()
+    out = {}
+    for name, f in (("SROCC", srcc), ("PLCC", plcc)):
+        reps = []
+        for _ in range(n_boot):
+            idx = np.concatenate([pos[s] for s in rng.choice(srcs, size=len(srcs), replace=True)])
+            reps.append(f(av[idx], t[idx]) - f(bv[idx], t[idx]))
+        reps = np.asarray(reps)
+        out[name] = {"delta": float(f(av, t) - f(bv, t)), "ci95": [float(np.percentile(reps, 2.5)), float(np.percentile(reps, 97.5))],
+                     "p_gt_0": float(np.mean(reps > 0))}
+    return out
+
+
 def breakdown(pred: pd.Series, lab: pd.DataFrame, key: pd.Series) -> dict:
     """SROCC / PLCC / n inside each value of `key`."""
     from reelscore.common.stats import plcc, srcc
@@ -226,6 +249,7 @@ def main() -> None:
     ap.add_argument("--groups", default=",".join(GROUPS))
     ap.add_argument("--learners", default="ridge,gbdt,mlp")
     ap.add_argument("--save-oof", action="store_true", help="also write every candidate's out-of-fold predictions (~0.6 MB CSV)")
+    ap.add_argument("--paired", default=None, help="a candidate ('GROUP / LEARNER') the top three are compared with on the same resamples")
     ap.add_argument("--baseline-model", default=None, help="a model directory scored as shipped (not refit), e.g. the old default")
     args = ap.parse_args()
 
@@ -283,6 +307,8 @@ def main() -> None:
             "by_workflow": breakdown(oofs[cand], lab, lab["workflow"]),
             "by_resolution": breakdown(oofs[cand], lab, res_bucket),
         }
+        if args.paired and args.paired in oofs and cand != args.paired:
+            detail[cand]["minus " + args.paired] = paired_delta(oofs[cand], oofs[args.paired], lab, args.boot)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     out = {
         "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip(),

@@ -129,6 +129,24 @@ def test_shipped_defaults_report_numbers_or_reasons(test_media):
         assert "no per-second signal" in bare["timeline"]["engagement_first5s"]["unavailable"]
 
 
+def test_shipped_quality_default_scores_a_clip_whose_decoder_exports_no_qp(tmp_path):
+    """HEVC: FFmpeg exports no QP, so the bitstream QP columns are empty; the default still gives a MOS
+    (the missing values are imputed) and a timeline, as its model card says."""
+    from reelscore.media.synth import make_clip
+    from reelscore.scoring import Scorer
+
+    clip = make_clip(tmp_path / "hevc.mp4", seconds=2.0, width=160, height=96, fps=15, codec="libx265", audio=False)
+    s = Scorer().load()
+    if "quality" not in s.predictors:
+        pytest.skip(f"no quality model here: {s.problems.get('quality')}")
+    res = s.score(clip)
+    assert res["ok"], res
+    assert res["info"]["video_codec"] == "hevc"
+    mos = res["scores"]["mos"]
+    assert mos["value"] is not None and 1.0 <= mos["value"] <= 5.0, mos
+    assert all(v is not None for v in res["timeline"]["quality"]["values"])
+
+
 def test_cli_json_lines_errors_and_exit_code(test_media, tmp_path):
     from reelscore.cli import app
     from reelscore.media.synth import EXPECTED_ERRORS

@@ -58,7 +58,13 @@ def _grey_small(req: FirstFrames):
     import cv2
 
     def f(rgb: np.ndarray) -> np.ndarray:
-        small = cv2.resize(rgb, (req.width, req.height), interpolation=cv2.INTER_LINEAR)
+        if req.short_side > 0:
+            h, w = rgb.shape[:2]
+            s = req.short_side / min(h, w)
+            small = rgb if s >= 1 else cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                                                  interpolation=cv2.INTER_AREA)
+        else:
+            small = cv2.resize(rgb, (req.width, req.height), interpolation=cv2.INTER_LINEAR)
         return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if req.grey else small
 
     return f

@@ -45,12 +45,15 @@ class FramePlan:
 @dataclass(frozen=True)
 class FirstFrames:
     """The first `n` decoded frames (native timing, not the grid), each resized to exactly
-    `width` x `height` with OpenCV bilinear (aspect not kept) and, when `grey`, converted to grey."""
+    `width` x `height` with OpenCV bilinear (aspect not kept) and, when `grey`, converted to grey.
+    With `short_side` > 0, width and height are ignored: the aspect is kept, the short side becomes
+    `short_side` (INTER_AREA; never enlarged)."""
 
     n: int = 90
     width: int = 160
     height: int = 90
     grey: bool = True
+    short_side: int = 0
 
 
 @dataclass(frozen=True)

@@ -75,12 +75,12 @@ class NativeQualityExtractor(Extractor):
         frames = inputs.extra.get(req)
         if frames is None:
             raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
-        rows = []
-        prev = None
-        for f in frames:
-            v, y = frame_descriptors(cap_side(f, self.cfg.max_side), prev, with_brisque=True)
-            rows.append(v)
-            prev = y
+        from reelscore.common.threads import opencv_map
+
+        # frames are independent here (TI is left out below), so they share the OpenCV thread budget
+        with opencv_map() as run:
+            rows = list(run(lambda f: frame_descriptors(cap_side(f, self.cfg.max_side), None, with_brisque=True)[0],
+                            list(frames)))
         vals = np.stack(rows)
         # TI between frames seconds apart is not temporal information: leave it out here
         vals[:, DESCRIPTORS.index("ti")] = np.nan

@@ -22,6 +22,7 @@ _REGISTRY: dict[str, str] = {
     "fragstats": "reelscore.features.deepstats:FragStatsExtractor",
     "nativeq": "reelscore.features.nativeq:NativeQualityExtractor",
     "niqe": "reelscore.features.niqe:NiqeExtractor",
+    "bandstats": "reelscore.features.bandstats:BandStatsExtractor",
     "clip": "reelscore.features.clip_vit:ClipExtractor",
     "r3d18": "reelscore.features.r3d18:R3D18Extractor",
     "dover": "reelscore.features.dover:DoverExtractor",

@@ -318,6 +318,9 @@ class LightModel(MatrixModel):
     """Ridge / GBDT on a FeatureStore's pooled vectors (`store.pooled(extractors)`)."""
 
     task = "engagement"
+    # single missing values are fine (ridge imputes the training median, LightGBM routes NaN):
+    # a video whose codec exports no QP still gets a prediction from its other inputs
+    accepts_missing_values = True
 
     def fit(self, pooled: pd.DataFrame, labels: pd.DataFrame, feature_spec: dict[str, Any] | None = None) -> "LightModel":
         """Fit on pooled features (index video_id) and labels (index video_id, one column per target)."""

@@ -164,7 +164,16 @@ class Predictor:
             spec = list(self.extractors)
             pooled = (rows.pooled if rows.pooled is not None else pd.DataFrame()).reindex(
                 index=ids, columns=self.model.columns)  # an extractor that did not run: NaN columns
-            ok = pooled.notna().all(axis=1)
+            blocks = {n: [c for c in self.model.columns if c.startswith(n + ":")] for n in spec}
+            if getattr(self.model, "accepts_missing_values", False):
+                # an extractor answered when any of its columns has a value and it did not fail on the video
+                ok = pd.Series(True, index=ids)
+                for n, cols in blocks.items():
+                    if cols:
+                        ok &= pooled[cols].notna().any(axis=1)
+                ok &= pd.Series([not any(n in (rows.failed.get(v) or {}) for n in spec) for v in ids], index=ids)
+            else:
+                ok = pooled.notna().all(axis=1)
             values = pd.DataFrame(np.nan, index=ids, columns=self.targets)
             if ok.any():
                 p = self.model.predict(pooled.loc[ok])
@@ -173,7 +182,9 @@ class Predictor:
             for vid in np.asarray(ids)[~ok.to_numpy()]:
                 why = rows.failed.get(vid) or {}
                 bad = {n: why.get(n, "not extracted") for n in spec if why.get(n) or
-                       pooled.loc[vid, [c for c in self.model.columns if c.startswith(n + ":")]].isna().any()}
+                       pooled.loc[vid, blocks[n]].isna().all()}
+                if not bad:  # a model that needs every value: name the empty columns
+                    bad = {c: "no value" for c in pooled.columns[pooled.loc[vid].isna().to_numpy()]}
                 unavailable[vid] = f"the {self.meta.get('task')} model needs features that failed: {bad}"
             prov["inputs"] = list(spec)
             return Prediction(values, prov, notes=self._clip_notes(values), unavailable=unavailable)

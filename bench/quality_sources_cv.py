@@ -39,6 +39,8 @@ GROUPS = {
     "technical+bitstream+nativeq": r"^(technical:.*_mean|bitstream:.*|nativeq:.*)$",
     "niqe": r"^niqe:.*$",
     "bandstats": r"^bandstats:.*$",
+    "piqe": r"^piqe:.*$",
+    "technical+bitstream+nativeq+bandstats+piqe": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|bandstats:.*|piqe:.*)$",
     "technical+bitstream+bandstats": r"^(technical:.*_mean|bitstream:.*|bandstats:.*)$",
     "technical+bitstream+nativeq+bandstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|bandstats:.*)$",
     "technical+bitstream+niqe": r"^(technical:.*_mean|bitstream:.*|niqe:.*)$",
@@ -47,7 +49,7 @@ GROUPS = {
 }
 
 
-EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe", "bandstats") if e in g.split("+")]
+EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe", "bandstats", "piqe") if e in g.split("+")]
                  for g in GROUPS}
 
 

@@ -35,7 +35,8 @@ PATCH = 96
 SHARPNESS_KEEP = 0.75
 
 
-def _mscn_and_sigma(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mscn_and_sigma(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MSCN coefficients (7 x 7 Gaussian, sigma 7/6, replicated border, C = 1) of a float image and its local sigma."""
     import cv2
 
     mu = cv2.GaussianBlur(y, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE)
@@ -68,7 +69,7 @@ def _aggd(x: np.ndarray) -> tuple[float, float, float, float]:
 
 def patch_features(y: np.ndarray, patch: int) -> tuple[np.ndarray, np.ndarray]:
     """18 NSS features of every full non-overlapping patch [P, 18] and each patch's sharpness (mean σ) [P]."""
-    m, sigma = _mscn_and_sigma(y)
+    m, sigma = mscn_and_sigma(y)
     h, w = (y.shape[0] // patch) * patch, (y.shape[1] // patch) * patch
     feats, sharp = [], []
     for i in range(0, h, patch):

@@ -41,9 +41,9 @@ def _segment_std(edges: np.ndarray, n: int) -> np.ndarray:
 
 def piqe_maps(y: np.ndarray) -> dict[str, np.ndarray]:
     """Per-block PIQE parts of a grey image (0..255): variance, active, noticeable distortion, noise, score."""
-    from reelscore.features.niqe import _mscn_and_sigma
+    from reelscore.features.niqe import mscn_and_sigma
 
-    m, _ = _mscn_and_sigma(np.asarray(y, np.float64))
+    m, _ = mscn_and_sigma(np.asarray(y, np.float64))
     blk = _blocks(m, BLOCK)
     if blk.size == 0:
         return {}
@@ -108,8 +108,8 @@ class PiqeExtractor(Extractor):
             return np.full(4, np.nan)
         n_act = p["active"].sum()
         value = 100.0 * (p["score"].sum() + 1.0) / (n_act + 1.0)
-        share = (lambda k: p[k].sum() / n_act) if n_act else (lambda k: np.nan)
-        return np.array([value, p["active"].mean(), share("ndc"), share("noise")], np.float64)
+        ndc, noise = (p["ndc"].sum() / n_act, p["noise"].sum() / n_act) if n_act else (np.nan, np.nan)
+        return np.array([value, p["active"].mean(), ndc, noise], np.float64)
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """PIQE parts of each index frame, pooled."""

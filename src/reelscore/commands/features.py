@@ -12,7 +12,7 @@ EXTRACT_HELP = """Extract features for every video of MANIFEST into the feature 
 
 MANIFEST is a CSV `Id,path[,title,description,caption]` (relative paths are taken from --videos-dir, else the manifest's folder), or the SnapUGC layout `Id,Title,Description,...` with `<Id>.mp4` files in --videos-dir.
 
-Default extractors: semantic (EfficientNet-Lite0), technical (weight-free quality descriptors), motion (flow, cuts, pacing), audio (YAMNet, loudness, tempo, speech share), text (MiniLM of title, description, audio tags, caption). Plug-ins that need your weights: clip, r3d18, dover, t5, caption (see the --*-checkpoint / --*-model options).
+Default extractors: semantic (EfficientNet-Lite0), technical (weight-free quality descriptors), motion (flow, cuts, pacing), audio (YAMNet, loudness, tempo, speech share), text (MiniLM of title, description, audio tags, caption). Plug-ins that need your weights: clip, r3d18, dover, t5, caption (see the --*-checkpoint / --*-model options). Also built in: coldsignal (the SnapUGC audio/motion hook recipe), bitstream (bits per pixel, encoder QP), nativeq (technical descriptors on native frames, repeated frames), bandstats (band-energy ratios over spatial scales and temporal lags), niqe, piqe, deepstats and fragstats (EfficientNet-Lite0 feature statistics, packaged weights), clip_mean3 (needs --clip-checkpoint).
 
 Each video is decoded once; rows are written per video and extractor, so a rerun skips what is done and an interrupted run resumes. Bad files become error rows (see `reelscore features show`), and the run goes on.
 

@@ -334,3 +334,24 @@ def test_yamnet_quant_constants_cache_equals_the_graph_and_a_damaged_cache_is_re
     assert yamnet.quant_constants(model) == want  # second call reads the cache
     (tmp_path / "quant_constants.json").write_text("{not json")
     assert yamnet.quant_constants(model) == want
+
+
+def test_brisque_with_a_loaded_model_equals_opencvs_static_compute_also_on_threads():
+    """brisque() lends loaded models out instead of re-reading the files per call: same values as OpenCV's
+    static compute, serially and from several threads at once."""
+    import cv2
+    import skimage.data
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelscore.features.technical import brisque, brisque_model_files
+
+    files = brisque_model_files()
+    if files is None:
+        pytest.skip("OpenCV's BRISQUE model files (Debian opencv-data) are not installed")
+    base = skimage.data.astronaut()
+    imgs = [base, cv2.GaussianBlur(base, (0, 0), 2.0), cv2.resize(base, (320, 180)), base[:200, :300].copy(),
+            np.clip(base + np.random.default_rng(0).normal(0, 20, base.shape), 0, 255).astype(np.uint8)]
+    want = [float(cv2.quality.QualityBRISQUE_compute(np.ascontiguousarray(i[..., ::-1]), *files)[0]) for i in imgs]
+    assert [brisque(i) for i in imgs] == want
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(brisque, imgs * 4)) == want * 4

@@ -127,7 +127,6 @@ class Analyzer:
         Raises MediaError when the file cannot be used at all; a failed audio decode is recorded in
         `inputs.audio_error` (extractors that need audio then fail with that reason).
         """
-        from reelscore.media.bitstream import read_bitstream
         from reelscore.media import (
             AudioSpec,
             MediaError,
@@ -146,27 +145,7 @@ class Analyzer:
         inputs.duration_s = float(info.duration_s)
         requests = [r for e in exts for r in e.requests()]
         if "frames" in needs:
-            first = [r for r in requests if isinstance(r, FirstFrames)]
-            index = [r for r in requests if isinstance(r, IndexFrames)]
-            side = min(self.plan.short_side, min(info.width, info.height))
-            bits = list(dict.fromkeys(r for r in requests if isinstance(r, Bitstream)))
-            # On one decoding thread (a `--workers N` process) the grid's own decode can export the QP, so
-            # the bitstream request needs no second decode; with frame threads it gets its own pass.
-            qp_here = bool(bits) and self.threads == 1
-            qp_pass = {}
-            pool = None
-            if bits and not qp_here and self.concurrent_qp_pass:
-                # the separate single-threaded QP decode runs beside the grid's frame-threaded one,
-                # on the core time frame threading leaves idle
-                from concurrent.futures import ThreadPoolExecutor
-
-                pool = ThreadPoolExecutor(1, thread_name_prefix="qp-pass")
-                qp_pass = {r: pool.submit(read_bitstream, path, r.qp_frames) for r in bits}
-            try:
-                self._decode_grid(path, info, inputs, index, first, bits, qp_here, qp_pass, side)
-            finally:
-                if pool is not None:
-                    pool.shutdown(wait=True)
+            self._decode_frames(path, info, inputs, requests)
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
             specs = list(dict.fromkeys(specs))
@@ -181,29 +160,49 @@ class Analyzer:
                 inputs.audio_missing = exc.message if exc.code == "no_audio_stream" else str(exc)
         return inputs
 
-    def _decode_grid(self, path: str, info, inputs: VideoInputs, index: list, first: list, bits: list,
-                     qp_here: bool, qp_pass: dict, side: int) -> None:
-        """The one frame decode: the grid, the first-frame and index-frame taps, the bitstream requests."""
+    def _decode_frames(self, path: str, info, inputs: VideoInputs, requests: list) -> None:
+        """The one frame decode: the grid, the first-frame and index-frame taps, and the bitstream requests."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from reelscore.media import VideoReader
         from reelscore.media.bitstream import read_bitstream, release_decoded_frames
 
-        with VideoReader(path, short_side=side, threads=self.threads, info=info, export_qp=qp_here) as reader:
-            dur = float(reader.video_duration_s or info.duration_s)
-            grid = self.plan.timestamps(dur)
-            taps = {r: reader.tap_first(r.n, transform=_grey_small(r)) for r in first}
-            qp_taps = {r: reader.tap_first_raw(r.qp_frames, _qp_of) for r in bits} if qp_here else {}
-            extra_t: dict[IndexFrames, np.ndarray] = {}
-            times = reader.frame_times() if index else None  # one demux pass for every index request
-            for r in index:
-                if times.size == 0:
-                    inputs.extra_missing[r] = "no frames"
-                    continue
-                idx = np.linspace(0, times.size - 1, r.count).astype(int)  # floor, as numpy's int cast
-                extra_t[r] = times[idx]
-            allt = np.concatenate([grid] + list(extra_t.values())) if extra_t else grid
-            caught = {r: reader.tap_at(ts) for r, ts in extra_t.items()}
-            sample = reader.frames_at(allt)
-            reader.finish_taps()
+        first = [r for r in requests if isinstance(r, FirstFrames)]
+        index = [r for r in requests if isinstance(r, IndexFrames)]
+        bits = list(dict.fromkeys(r for r in requests if isinstance(r, Bitstream)))
+        side = min(self.plan.short_side, min(info.width, info.height))
+        # On one decoding thread (a `--workers N` process) the grid's own decode can export the QP, so the
+        # bitstream request needs no second decode; with frame threads it gets its own single-threaded
+        # pass, run beside the grid decode on the core time frame threading leaves idle.
+        qp_here = bool(bits) and self.threads == 1
+        with ThreadPoolExecutor(1, thread_name_prefix="qp-pass") as pool:
+            qp_pass = ({r: pool.submit(read_bitstream, path, r.qp_frames) for r in bits}
+                       if bits and not qp_here and self.concurrent_qp_pass else {})
+            with VideoReader(path, short_side=side, threads=self.threads, info=info, export_qp=qp_here) as reader:
+                dur = float(reader.video_duration_s or info.duration_s)
+                grid = self.plan.timestamps(dur)
+                taps = {r: reader.tap_first(r.n, transform=_grey_small(r)) for r in first}
+                qp_taps = {r: reader.tap_first_raw(r.qp_frames, _qp_of) for r in bits} if qp_here else {}
+                extra_t: dict[IndexFrames, np.ndarray] = {}
+                times = reader.frame_times() if index else None  # one demux pass for every index request
+                for r in index:
+                    if times.size == 0:
+                        inputs.extra_missing[r] = "no frames"
+                        continue
+                    idx = np.linspace(0, times.size - 1, r.count).astype(int)  # floor, as numpy's int cast
+                    extra_t[r] = times[idx]
+                allt = np.concatenate([grid] + list(extra_t.values())) if extra_t else grid
+                caught = {r: reader.tap_at(ts) for r, ts in extra_t.items()}
+                sample = reader.frames_at(allt)
+                reader.finish_taps()
+            for r in bits:
+                if r in qp_taps:
+                    inputs.extra[r] = read_bitstream(path, 0)  # packet sizes only: a demux pass, nothing decoded
+                    inputs.extra[r].frames = list(qp_taps[r])
+                else:
+                    inputs.extra[r] = qp_pass[r].result() if r in qp_pass else read_bitstream(path, r.qp_frames)
+        if qp_taps:
+            release_decoded_frames()
         inputs.frames, inputs.timestamps = sample.frames[: grid.size], sample.timestamps[: grid.size]
         inputs.duration_s = dur
         for r, got in taps.items():
@@ -212,15 +211,6 @@ class Analyzer:
                 inputs.extra_missing[r] = "no decodable frames"
         for r, ts in extra_t.items():
             inputs.extra[r] = np.stack([caught[r][float(t)] for t in ts])
-        for r in bits:
-            if r in qp_taps:
-                info_b = read_bitstream(path, 0)  # packet sizes only: a demux pass, nothing decoded
-                info_b.frames = list(qp_taps[r])
-                inputs.extra[r] = info_b
-            else:
-                inputs.extra[r] = qp_pass[r].result() if r in qp_pass else read_bitstream(path, r.qp_frames)
-        if qp_taps:
-            release_decoded_frames()
 
     # ---- extractors -----------------------------------------------------------
     def run(self, inputs: VideoInputs, names: Iterable[str] | None = None, skip: Iterable[str] = (),

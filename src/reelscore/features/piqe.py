@@ -64,12 +64,16 @@ def piqe_maps(y: np.ndarray) -> dict[str, np.ndarray]:
     return {"var": var, "active": active, "ndc": ndc & active, "noise": noise & active, "score": score}
 
 
-def piqe(y: np.ndarray) -> float:
-    """PIQE of a grey image (0..255): 0 best, 100 worst; NaN when it holds no full 16 x 16 block."""
-    p = piqe_maps(y)
+def piqe_of_maps(p: dict[str, np.ndarray]) -> float:
+    """The PIQE score of piqe_maps' blocks (NaN for an image without a full block)."""
     if not p:
         return float("nan")
     return float(100.0 * (p["score"].sum() + 1.0) / (p["active"].sum() + 1.0))
+
+
+def piqe(y: np.ndarray) -> float:
+    """PIQE of a grey image (0..255): 0 best, 100 worst; NaN when it holds no full 16 x 16 block."""
+    return piqe_of_maps(piqe_maps(y))
 
 
 class PiqeExtractor(Extractor):
@@ -107,9 +111,8 @@ class PiqeExtractor(Extractor):
         if not p:
             return np.full(4, np.nan)
         n_act = p["active"].sum()
-        value = 100.0 * (p["score"].sum() + 1.0) / (n_act + 1.0)
         ndc, noise = (p["ndc"].sum() / n_act, p["noise"].sum() / n_act) if n_act else (np.nan, np.nan)
-        return np.array([value, p["active"].mean(), ndc, noise], np.float64)
+        return np.array([piqe_of_maps(p), p["active"].mean(), ndc, noise], np.float64)
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """PIQE parts of each index frame, pooled."""

@@ -289,27 +289,24 @@ class VideoReader:
         decoded twice: `frames_at` feeds the tap while it decodes (and does not seek past them);
         call `finish_taps()` afterwards.
         """
-        got: list[tuple[float, np.ndarray]] = []
-        self._hold_until = max(self._hold_until, int(n))
+        def item(t: float, frame) -> tuple[float, np.ndarray]:
+            rgb = self.to_rgb(frame, size=size)
+            return t, transform(rgb) if transform is not None else rgb
 
-        def tap(t: float, frame, ordinal: int | None) -> None:
-            if ordinal is not None and ordinal < n and len(got) == ordinal:
-                rgb = self.to_rgb(frame, size=size)
-                got.append((t, transform(rgb) if transform is not None else rgb))
-
-        self._taps.append(tap)
-        self._pending.append(("first", n, got))
-        return got
+        return self._tap_first(n, item)
 
     def tap_first_raw(self, n: int, fn) -> list:
         """Collect fn(av.VideoFrame) of the first `n` decoded frames during the next decode from the start
         (as `tap_first`, without converting the picture: e.g. the QP of a reader made with export_qp)."""
+        return self._tap_first(n, lambda _t, frame: fn(frame))
+
+    def _tap_first(self, n: int, item) -> list:
         got: list = []
         self._hold_until = max(self._hold_until, int(n))
 
-        def tap(_t: float, frame, ordinal: int | None) -> None:
+        def tap(t: float, frame, ordinal: int | None) -> None:
             if ordinal is not None and ordinal < n and len(got) == ordinal:
-                got.append(fn(frame))
+                got.append(item(t, frame))
 
         self._taps.append(tap)
         self._pending.append(("first", n, got))

@@ -62,3 +62,57 @@ def test_audio_specs_from_one_decode(clip):
     assert stereo.samples.shape[0] == 2 and stereo.sample_rate == 22050
     assert np.all(np.abs(stereo.samples) <= 1) and np.allclose(stereo.samples * 32768, np.round(stereo.samples * 32768))
     assert capped.samples.shape == (12000,)
+
+
+def _analyzer(names):
+    from reelscore.features.analysis import Analyzer
+
+    return Analyzer.from_names(names, threads=1)
+
+
+def test_first_frame_requests_share_one_conversion_per_frame(clip, monkeypatch):
+    """Three first-frame requests (two of one shape) cost one native RGB conversion per frame, same arrays."""
+    from reelscore.features.analysis import Analyzer, _grey_small
+    from reelscore.features.base import FirstFrames, VideoInputs
+    from reelscore.media import probe
+
+    reqs = [FirstFrames(9, 32, 18, True), FirstFrames(5, 32, 18, True), FirstFrames(7, 0, 0, True, 24)]
+    calls = []
+    real = VideoReader.to_rgb
+
+    def counting(self, frame, size=None):
+        calls.append(size)
+        return real(self, frame, size=size)
+
+    monkeypatch.setattr(VideoReader, "to_rgb", counting)
+    an = Analyzer([], threads=1)
+    inputs = VideoInputs(video_id="t", path=str(clip), plan=an.plan)
+    an._decode_frames(str(clip), probe(clip), inputs, reqs)
+    assert calls.count((0, 0)) == 9  # native conversions: one per first frame, not 9 + 5 + 7
+    monkeypatch.setattr(VideoReader, "to_rgb", real)
+    with VideoReader(clip) as r:
+        plain = [a for _, a in zip(range(9), (a for _, a in r.iter_frames()))]
+    for req in reqs:
+        want = np.stack([_grey_small(req)(a) for a in plain[: req.n]])
+        np.testing.assert_array_equal(inputs.extra[req], want)
+
+
+def test_grid_converts_only_the_frames_extractors_read(clip):
+    """technical reads every 2nd grid frame: the grid is converted at half rate, with the same features."""
+    an = _analyzer(["technical"])
+    assert an.grid_step(list(an.extractors.values())) == 2
+    half = an.analyze(str(clip))
+    assert half.inputs.grid_step == 2 and len(half.inputs.frames) == len(an.plan.timestamps(half.inputs.duration_s)[::2])
+    full_an = _analyzer(["technical"])
+    full_an.grid_step = lambda exts: 1  # every grid frame, as before the analysis knew what is read
+    full = full_an.analyze(str(clip))
+    assert len(full.inputs.frames) == 2 * len(half.inputs.frames)
+    np.testing.assert_array_equal(half.outputs["technical"].pooled, full.outputs["technical"].pooled)
+    np.testing.assert_array_equal(half.outputs["technical"].clips, full.outputs["technical"].clips)
+    # an extractor that reads every grid frame (motion) keeps the whole grid
+    assert _analyzer(["technical", "motion"]).grid_step([e for e in _analyzer(["technical", "motion"]).extractors.values()]) == 1
+    # at least one frame per second even when nothing reads the grid
+    only_native = _analyzer(["nativeq"])
+    assert only_native.grid_step(list(only_native.extractors.values())) == int(only_native.plan.fps)
+    with pytest.raises(ValueError, match="one grid frame in 3 asked for"):
+        half.inputs.grid_every(3)

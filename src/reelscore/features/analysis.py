@@ -70,6 +70,37 @@ def _grey_small(req: FirstFrames):
     return f
 
 
+def _tap_first_frames(reader, first: list[FirstFrames]) -> dict[FirstFrames, "_FirstView"]:
+    """One tap for every FirstFrames request: each frame is converted to native RGB once, and requests that
+    differ only in `n` share their small frames (a shorter one is a prefix of the longest)."""
+    if not first:
+        return {}
+    shape = lambda r: dataclasses.replace(r, n=0)  # noqa: E731
+    longest: dict[FirstFrames, int] = {}
+    for r in first:
+        longest[shape(r)] = max(longest.get(shape(r), 0), r.n)
+    kinds = [(k, n, _grey_small(k)) for k, n in longest.items()]
+    seen = [0]
+
+    def convert(rgb: np.ndarray) -> dict:
+        i, seen[0] = seen[0], seen[0] + 1  # the tap hands frames over in order, once each
+        return {k: f(rgb) for k, n, f in kinds if i < n}
+
+    got = reader.tap_first(max(longest.values()), transform=convert)
+    return {r: _FirstView(got, shape(r), r.n) for r in first}
+
+
+class _FirstView:
+    """The first `n` frames of one shape from a shared first-frames tap, as the (t, array) list a tap gives."""
+
+    def __init__(self, got: list, kind: FirstFrames, n: int) -> None:
+        self._got, self._kind, self._n = got, kind, n
+
+    def items(self) -> list[tuple[float, np.ndarray]]:
+        """(t, array) of the frames collected for this request."""
+        return [(t, d[self._kind]) for t, d in self._got[: self._n] if self._kind in d]
+
+
 def _qp_of(frame) -> tuple[str, float | None]:
     from reelscore.media.bitstream import frame_qp, picture_type
 
@@ -145,6 +176,7 @@ class Analyzer:
         inputs.duration_s = float(info.duration_s)
         requests = [r for e in exts for r in e.requests()]
         if "frames" in needs:
+            inputs.grid_step = self.grid_step(exts)
             self._decode_frames(path, info, inputs, requests)
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
@@ -159,6 +191,16 @@ class Analyzer:
                     inputs.audio_error = exc
                 inputs.audio_missing = exc.message if exc.code == "no_audio_stream" else str(exc)
         return inputs
+
+    def grid_step(self, exts: Iterable[Extractor]) -> int:
+        """Every how many grid frames the decode converts: the gcd of what the extractors read, at least one
+        frame per second (a 1-s timeline window always holds a frame, and starts on a converted one)."""
+        import math
+
+        fps = self.plan.fps
+        if not float(fps).is_integer() or fps < 1:
+            return 1
+        return math.gcd(int(fps), *(int(e.grid_stride) for e in exts if "frames" in e.needs))
 
     def _decode_frames(self, path: str, info, inputs: VideoInputs, requests: list) -> None:
         """The one frame decode: the grid, the first-frame and index-frame taps, and the bitstream requests."""
@@ -180,8 +222,8 @@ class Analyzer:
                        if bits and not qp_here and self.concurrent_qp_pass else {})
             with VideoReader(path, short_side=side, threads=self.threads, info=info, export_qp=qp_here) as reader:
                 dur = float(reader.video_duration_s or info.duration_s)
-                grid = self.plan.timestamps(dur)
-                taps = {r: reader.tap_first(r.n, transform=_grey_small(r)) for r in first}
+                grid = self.plan.timestamps(dur)[:: inputs.grid_step]
+                taps = _tap_first_frames(reader, first)
                 qp_taps = {r: reader.tap_first_raw(r.qp_frames, _qp_of) for r in bits} if qp_here else {}
                 extra_t: dict[IndexFrames, np.ndarray] = {}
                 times = reader.frame_times() if index else None  # one demux pass for every index request
@@ -205,7 +247,8 @@ class Analyzer:
             release_decoded_frames()
         inputs.frames, inputs.timestamps = sample.frames[: grid.size], sample.timestamps[: grid.size]
         inputs.duration_s = dur
-        for r, got in taps.items():
+        for r, view in taps.items():
+            got = view.items()
             inputs.extra[r] = np.stack([a for _, a in got]) if got else None
             if not got:
                 inputs.extra_missing[r] = "no decodable frames"

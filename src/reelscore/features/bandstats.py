@@ -125,6 +125,8 @@ class BandStatsExtractor(Extractor):
         d = [f"diffband{k}" for k in range(self.cfg.diff_levels - 1)]
         return y + c + ["jpeg_change"] + t + d
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """Native index frames and the first frames (grey, short side kept to scale)."""
         return (IndexFrames(self.cfg.frames), self._temporal_request())

@@ -79,7 +79,7 @@ class VideoInputs:
     path: str | None = None
     duration_s: float | None = None
     info: dict | None = None
-    frames: np.ndarray | None = None  # uint8 [N, H, W, 3] on the FramePlan grid
+    frames: np.ndarray | None = None  # uint8 [N, H, W, 3]: every `grid_step`-th frame of the FramePlan grid
     timestamps: np.ndarray | None = None  # float64 [N]
     audio: np.ndarray | None = None  # float32 mono [n] at audio_rate
     audio_rate: int = 16000
@@ -92,6 +92,17 @@ class VideoInputs:
     extra: dict[Any, Any] = field(default_factory=dict)
     # a request that could not be met → its reason (the extractor that asked says so)
     extra_missing: dict[Any, str] = field(default_factory=dict)
+    # the analysis converts only the grid frames some extractor reads: `frames` holds every grid_step-th
+    grid_step: int = 1
+
+    def grid_every(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every `stride`-th frame of the plan's grid and its times (counted from the first frame held)."""
+        stride = max(1, int(stride))
+        if stride % self.grid_step:
+            raise ValueError(f"one grid frame in {stride} asked for, but the decode kept one in {self.grid_step} "
+                             "(an extractor's grid_stride does not say what it reads)")
+        sel = slice(None, None, stride // self.grid_step)
+        return self.frames[sel], self.timestamps[sel]
 
 
 @dataclass
@@ -196,6 +207,12 @@ class Extractor:
         if self.per_video:
             return dataclasses.replace(output, meta={**output.meta, "window": "the whole video's values"})
         return None
+
+    @property
+    def grid_stride(self) -> int:
+        """Every how many frames of the shared grid this extractor reads (0: none). The analysis converts
+        only grid frames some extractor reads (the gcd of these); the default reads every one."""
+        return 1 if "frames" in self.needs else 0
 
     def requests(self) -> tuple:
         """Extra samplings beyond the shared grid and 16-kHz mono audio (FirstFrames, IndexFrames,

@@ -54,6 +54,8 @@ class BitstreamExtractor(Extractor):
         """Rates, quantiser statistics, size and codec flags."""
         return list(NAMES)
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """Packet sizes and per-frame QP from the one decode."""
         return (Bitstream(self.cfg.qp_frames),)

@@ -56,6 +56,8 @@ class ClipMean3Extractor(Extractor):
         """clip_000..clip_{dim-1}."""
         return clip_columns(self.cfg.dim)
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """The index frames at native size."""
         return (IndexFrames(self.cfg.frames),)

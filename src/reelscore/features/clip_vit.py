@@ -153,10 +153,14 @@ class ClipExtractor(Extractor):
                 outs.append(torch.nn.functional.normalize(e, dim=-1).float().cpu().numpy())
         return np.concatenate(outs)
 
+    @property
+    def grid_stride(self) -> int:
+        """Reads every `stride`-th grid frame."""
+        return max(1, int(self.cfg.stride))
+
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Embed sampled frames, average per clip and video."""
-        sel = slice(None, None, max(1, self.cfg.stride))
-        frames, ts = inputs.frames[sel], inputs.timestamps[sel]
+        frames, ts = inputs.grid_every(self.cfg.stride)
         emb = self.embed(frames)
         dur = inputs.duration_s or float(inputs.timestamps[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)

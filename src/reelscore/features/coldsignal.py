@@ -133,6 +133,8 @@ class ColdSignalExtractor(Extractor):
     def _frames_req(self) -> FirstFrames:
         return FirstFrames(self.cfg.frames, self.cfg.width, self.cfg.height, True)
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """The first frames at 160x90 grey and the 22,050-Hz stereo audio."""
         return (self._frames_req(), self._audio_spec())

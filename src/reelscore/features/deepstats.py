@@ -82,6 +82,8 @@ class DeepStatsExtractor(Extractor):
             names += [f"{label}:std{c}" for c in range(CHANNELS[t])]
         return names
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """The index frames at native size."""
         return (IndexFrames(self.cfg.frames),)

@@ -65,6 +65,8 @@ class NativeQualityExtractor(Extractor):
         """Mean and std of each descriptor on native frames, then repeat_share and diff_median."""
         return [f"{d}_{s}" for d in DESCRIPTORS for s in ("mean", "std")] + ["repeat_share", "diff_median"]
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """Native index frames and the first frames (grey, small)."""
         return (IndexFrames(self.cfg.frames), FirstFrames(self.cfg.pairs + 1, 160, 90, True))

@@ -167,6 +167,8 @@ class NiqeExtractor(Extractor):
         """Statistics of per-frame NIQE."""
         return ["niqe_mean", "niqe_std", "niqe_min", "niqe_max"]
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """Native index frames."""
         return (IndexFrames(self.cfg.frames),)

@@ -98,6 +98,8 @@ class PiqeExtractor(Extractor):
         """PIQE statistics and the block shares behind them."""
         return ["piqe_mean", "piqe_std", "piqe_max", "active_share", "distorted_share", "noisy_share"]
 
+    grid_stride = 0  # reads its own samplings, not the shared grid
+
     def requests(self) -> tuple:
         """Native index frames."""
         return (IndexFrames(self.cfg.frames),)

@@ -240,10 +240,14 @@ class SemanticExtractor(Extractor):
             self.threads = torch.get_num_threads()
             _network(device, self.precision if str(device).startswith("cuda") else "fp32")
 
+    @property
+    def grid_stride(self) -> int:
+        """Reads every `stride`-th grid frame."""
+        return max(1, int(self.cfg.stride))
+
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Embed the sampled frames, average per clip and per video."""
-        sel = slice(None, None, max(1, self.cfg.stride))
-        frames, ts = inputs.frames[sel], inputs.timestamps[sel]
+        frames, ts = inputs.grid_every(self.cfg.stride)
         feats, probs = embed_frames(frames, self.batch_size, self.device, self.cfg.backend, self.threads, self.precision)
         dur = inputs.duration_s if inputs.duration_s else float(inputs.timestamps[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)

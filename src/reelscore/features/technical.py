@@ -368,10 +368,14 @@ class TechnicalExtractor(Extractor):
         avail = 1.0 if brisque_model_files() is not None else 0.0
         return np.append(np.column_stack([mean, std]).ravel(), avail).astype(np.float32)
 
+    @property
+    def grid_stride(self) -> int:
+        """Reads every `stride`-th grid frame."""
+        return max(1, int(self.cfg.stride))
+
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Per-frame descriptors → clip means and pooled mean/std."""
-        sel = slice(None, None, max(1, self.cfg.stride))
-        frames, ts = inputs.frames[sel], inputs.timestamps[sel]
+        frames, ts = inputs.grid_every(self.cfg.stride)
         vals = self.per_frame(frames)
         dur = inputs.duration_s if inputs.duration_s else float(ts[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)

@@ -1,10 +1,11 @@
-"""A/B in one process: BRISQUE from loaded models (default) vs OpenCV's static compute, inside `score`.
+"""A/B in one process, inside `score`: BRISQUE by `features.brisque` (the default) vs OpenCV's QualityBRISQUE.
 
     .venv/bin/python bench/brisque_ab.py ../shared/media/snapugc [--reps 3]
 
-`cv2.quality.QualityBRISQUE_compute` reads the two LIVE model files on every call; `technical.brisque` lends
-out loaded models. Both score technical's every 4th grid frame and nativeq's six native frames. The two
-variants alternate per clip; MOS and ECR must be identical.
+`technical.brisque` computes OpenCV's features with OpenCV's image operations but without its per-pixel
+loops (features/brisque.py); `technical.brisque_opencv` is OpenCV's own QualityBRISQUE with a loaded model
+per thread (what the default was before). Both score technical's every 4th grid frame and nativeq's six
+native frames. The variants alternate per clip; MOS and ECR must be identical.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -24,20 +23,14 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
 
-    import cv2
-
     import reelscore.features.technical as T
     from reelscore.media import find_videos
     from reelscore.scoring import ScoreConfig, Scorer
 
-    def static(rgb: np.ndarray) -> float:
-        f = T.brisque_model_files()
-        return float(cv2.quality.QualityBRISQUE_compute(np.ascontiguousarray(rgb[..., ::-1]), f[0], f[1])[0])
-
     files = [str(p) for p in find_videos([args.folder], recursive=False)]
     s = Scorer(ScoreConfig(expect_text=False)).load()
     s.score(files[0])  # warm-up
-    variants = {"loaded models": T.brisque, "static compute": static}
+    variants = {"features.brisque": T.brisque, "OpenCV QualityBRISQUE": T.brisque_opencv}
     wall = {k: 0.0 for k in variants}
     cpu = {k: 0.0 for k in variants}
     vals: dict[str, list] = {k: [] for k in variants}
@@ -52,7 +45,7 @@ def main() -> None:
                     cpu[k] += time.process_time() - c
                     vals[k].append((r["scores"]["mos"]["value"], r["scores"]["ecr"]["value"]))
     finally:
-        T.brisque = variants["loaded models"]
+        T.brisque = variants["features.brisque"]
     n = len(files) * args.reps
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; {len(files)} clips x {args.reps}")
     for k in variants:

@@ -245,31 +245,37 @@ def nss_stats(y: np.ndarray) -> list[float]:
     return [a, s, ha, he, va, ve]
 
 
-# Loaded BRISQUE models, free for the next call: OpenCV's static QualityBRISQUE_compute re-reads the two
-# model files on every call (~9 ms of a 24-48 ms score); a loaded object gives the same value. One object
-# serves one call at a time (per-frame work runs on several threads), so they are lent out from a list.
-_BRISQUE_FREE: dict[tuple[str, str], list] = {}
-_BRISQUE_LOCK = threading.Lock()
+@functools.lru_cache(maxsize=4)
+def _brisque_model(files: tuple[str, str]):
+    from reelscore.features.brisque import Model
+
+    return Model(*files)
 
 
 def brisque(rgb: np.ndarray) -> float:
-    """OpenCV BRISQUE score, NaN when the model files are not installed."""
+    """BRISQUE score as OpenCV's QualityBRISQUE computes it (features.brisque: same value, faster); NaN
+    when the model files are not installed."""
+    files = brisque_model_files()
+    if files is None:
+        return float("nan")
+    return _brisque_model(files).score(rgb)
+
+
+_OPENCV_BRISQUE = threading.local()
+
+
+def brisque_opencv(rgb: np.ndarray) -> float:
+    """BRISQUE through OpenCV's own QualityBRISQUE, one loaded object per thread (the reference that
+    features.brisque is tested and benchmarked against)."""
     import cv2
 
     files = brisque_model_files()
     if files is None:
         return float("nan")
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
-    with _BRISQUE_LOCK:
-        free = _BRISQUE_FREE.setdefault(files, [])
-        model = free.pop() if free else None
+    model = getattr(_OPENCV_BRISQUE, "model", None)
     if model is None:
-        model = cv2.quality.QualityBRISQUE_create(files[0], files[1])
-    try:
-        return float(model.compute(bgr)[0])
-    finally:
-        with _BRISQUE_LOCK:
-            _BRISQUE_FREE[files].append(model)
+        model = _OPENCV_BRISQUE.model = cv2.quality.QualityBRISQUE_create(*files)
+    return float(model.compute(np.ascontiguousarray(rgb[..., ::-1]))[0])
 
 
 def frame_descriptors(rgb: np.ndarray, prev_y: np.ndarray | None = None, with_brisque: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -71,3 +71,37 @@ def test_shape_search_follows_opencvs_loop():
     for x in [0.0, 0.05, ratios[0], ratios[10] + 1e-12, (ratios[500] + ratios[501]) / 2, 0.5, 0.74, 2.0,
               float("nan"), float("inf")]:
         assert B._first_minimum(x) == loop(x), x
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """The same pixels in a buffer that starts 3 bytes off (SIMD code may take other paths)."""
+    buf = np.empty(a.nbytes + 3, np.uint8)
+    out = buf[3:].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+def test_frame_descriptors_equal_the_single_functions_within_1e_9():
+    """technical's per-frame descriptors share intermediates and sum with OpenCV in double; they stay within
+    1e-9 relative of the single functions applied one after another, and do not depend on alignment."""
+    import skimage.data
+
+    from reelscore.features.technical import DESCRIPTORS, frame_descriptors, frame_descriptors_reference
+
+    rng = np.random.default_rng(11)
+    imgs = list(_images().values())[:7] + [skimage.data.coffee(), np.full((40, 60, 3), 250, np.uint8),
+                                          rng.integers(0, 256, (2, 3, 3), dtype=np.uint8)]
+    prev = None
+    for img in imgs:
+        if img.ndim == 2:
+            continue
+        want, _ = frame_descriptors_reference(img, prev, with_brisque=False)
+        got, y = frame_descriptors(img, prev, with_brisque=False)
+        again, _ = frame_descriptors(_misaligned(img), prev, with_brisque=False)
+        np.testing.assert_array_equal(got, again)
+        for name, a, b in zip(DESCRIPTORS, want, got):
+            if np.isnan(a):
+                assert np.isnan(b), name
+            else:
+                assert b == pytest.approx(a, rel=1e-9, abs=1e-12), name
+        prev = y

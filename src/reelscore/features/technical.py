@@ -278,8 +278,133 @@ def brisque_opencv(rgb: np.ndarray) -> float:
     return float(model.compute(np.ascontiguousarray(rgb[..., ::-1]))[0])
 
 
+def _sum(a: np.ndarray) -> float:
+    """Sum of a float32/float64 array, accumulated in double by OpenCV (no float64 copy of the array)."""
+    import cv2
+
+    return float(cv2.sumElems(a)[0])
+
+
+def _aggd_moments(x: np.ndarray) -> tuple[int, int, float, float, float]:
+    """(negatives, positives, Σx² over negatives, Σx² over positives, Σ|x|) with OpenCV's double sums."""
+    import cv2
+
+    pos = cv2.threshold(x, 0, 0, cv2.THRESH_TOZERO)[1]
+    neg = cv2.subtract(x, pos)
+    return (cv2.countNonZero(neg), cv2.countNonZero(pos), cv2.norm(neg, cv2.NORM_L2SQR),
+            cv2.norm(pos, cv2.NORM_L2SQR), cv2.norm(x, cv2.NORM_L1))
+
+
+def _aggd_from_moments(n_l: int, n_r: int, ss_l: float, ss_r: float, abssum: float, n: int) -> tuple[float, float]:
+    from scipy.special import gamma
+
+    if n_l == 0 or n_r == 0:
+        return float("nan"), 0.0
+    sl, sr = np.sqrt(ss_l / n_l), np.sqrt(ss_r / n_r)
+    gamma_hat = sl / sr
+    r_hat = (abssum / n) ** 2 / ((ss_l + ss_r) / n)
+    rhat_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
+    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rhat_norm) ** 2)])
+    const = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+    return alpha, float((sr - sl) * (gamma(2 / alpha) / gamma(1 / alpha)) * const)
+
+
+def _nss_stats_fast(y: np.ndarray) -> list[float]:
+    """nss_stats with the sums taken by OpenCV in double on the float32 maps (no float64 copies)."""
+    import cv2
+
+    m = mscn(y)
+    n = m.size
+    ss, e = cv2.norm(m, cv2.NORM_L2SQR) / n, cv2.norm(m, cv2.NORM_L1) / n
+    if ss <= 0 or e <= 0:
+        a, sd = float("nan"), 0.0
+    else:
+        a, sd = float(_ALPHAS[np.argmin((_ggd_table() - e * e / ss) ** 2)]), float(np.sqrt(ss))
+    h = cv2.multiply(m[:, :-1], m[:, 1:])
+    v = cv2.multiply(m[:-1, :], m[1:, :])
+    return [a, sd, *_aggd_from_moments(*_aggd_moments(h), h.size), *_aggd_from_moments(*_aggd_moments(v), v.size)]
+
+
+def _steps(y: np.ndarray, axis: int) -> np.ndarray:
+    """|y[i+1] - y[i]| along an axis (float32, as np.abs(np.diff(y, axis)))."""
+    import cv2
+
+    return cv2.absdiff(y[:, 1:], y[:, :-1]) if axis == 1 else cv2.absdiff(y[1:, :], y[:-1, :])
+
+
+def _blur_and_blockiness(y: np.ndarray, block: int = 8) -> tuple[float, float]:
+    """crete_blur and blockiness from one set of luma steps per axis."""
+    import cv2
+
+    blur, ratios = [], []
+    for axis, ksize in ((1, (9, 1)), (0, (1, 9))):
+        d_f = _steps(y, axis)
+        d_b = _steps(cv2.blur(y, ksize, borderType=cv2.BORDER_REFLECT), axis)
+        s_f = _sum(d_f)
+        s_v = _sum(cv2.threshold(cv2.subtract(d_f, d_b), 0, 0, cv2.THRESH_TOZERO)[1])
+        blur.append((s_f - s_v) / s_f if s_f > 0 else 1.0)
+        n = d_f.shape[axis]
+        if n >= 2 * block:
+            border = d_f[:, block - 1::block] if axis == 1 else d_f[block - 1::block, :]
+            s_b = _sum(border)
+            nb = border.size
+            b, i = s_b / nb, (s_f - s_b) / (d_f.size - nb)
+            ratios.append(b / i if i > 1e-6 else 1.0)
+    return float(max(blur)), (float(np.mean(ratios)) if ratios else 1.0)
+
+
 def frame_descriptors(rgb: np.ndarray, prev_y: np.ndarray | None = None, with_brisque: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """All DESCRIPTORS of one RGB frame → (float64 [len(DESCRIPTORS)], its luma)."""
+    """All DESCRIPTORS of one RGB frame → (float64 [len(DESCRIPTORS)], its luma).
+
+    The same descriptors as the single functions above (sharpness, crete_blur, ...), sharing their
+    intermediates (integer luma, luma steps) and summing with OpenCV in double instead of float64
+    copies: equal to them within 1e-9 relative (tested), 1.5x faster.
+    """
+    import cv2
+
+    y = luma(rgb)
+    y8 = _u8(y)
+    gx = cv2.Sobel(y8, cv2.CV_64F, 1, 0, ksize=3)  # exact integers, as the CV_16S derivatives
+    gy = cv2.Sobel(y8, cv2.CV_64F, 0, 1, ksize=3)
+    mag = cv2.magnitude(gx, gy)
+    lap = cv2.Laplacian(y8, cv2.CV_16S, ksize=1)
+    hist = cv2.calcHist([y8], [0], None, [256], [0, 256]).ravel()
+    cdf = np.cumsum(hist) / max(1.0, hist.sum())
+    p05, p95 = (float(np.searchsorted(cdf, q / 100.0)) for q in (5.0, 95.0))
+    blur, block = _blur_and_blockiness(y)
+    h, w = y.shape
+    if h < 3 or w < 3:
+        noise = 0.0
+    else:
+        k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+        r = cv2.filter2D(y8, cv2.CV_16S, k, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
+        noise = float(np.sqrt(np.pi / 2.0) * cv2.norm(r, cv2.NORM_L1) / (6.0 * (w - 2) * (h - 2)))
+    mean, sd = cv2.meanStdDev(y)
+    n = y.size
+    vals = [
+        float(lap.astype(np.float64).var()),
+        float(cv2.norm(mag, cv2.NORM_L2SQR)) / n / 255.0**2,
+        float(mag.std()),
+        blur,
+        block,
+        noise,
+        float(sd[0, 0]) / 255.0,
+        colorfulness(rgb),
+        float(mean[0, 0]),
+        p05,
+        p95,
+        float(np.count_nonzero(y <= 5.0)) / n,
+        float(np.count_nonzero(y >= 250.0)) / n,
+        *_nss_stats_fast(y),
+        brisque(rgb) if with_brisque else float("nan"),
+        float((y - prev_y).std(dtype=np.float64)) if prev_y is not None and prev_y.shape == y.shape else float("nan"),
+    ]
+    return np.asarray(vals, np.float64), y
+
+
+def frame_descriptors_reference(rgb: np.ndarray, prev_y: np.ndarray | None = None,
+                                with_brisque: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """frame_descriptors written as the single functions, one after another (the test reference)."""
     y = luma(rgb)
     mag = sobel_magnitude(y)
     p05, p95 = luma_percentiles(y)

@@ -105,6 +105,30 @@ def test_first_frames_short_side_keeps_the_aspect():
     assert _grey_small(FirstFrames(4, 0, 0, True, 360))(rgb).shape == (640, 360)
     assert _grey_small(FirstFrames(4, 0, 0, True, 720))(rgb).shape == (854, 480)  # never enlarged
     assert _grey_small(FirstFrames(4, 160, 90, True))(rgb).shape == (90, 160)  # the fixed-size form as before
+    assert _grey_small(FirstFrames(4, 0, 0, False, 360))(rgb).shape == (640, 360, 3)  # colour kept when asked
+
+
+def test_bandstats_v2_temporal_values_stay_within_the_stated_tolerance_of_v1(tmp_path):
+    """v2 makes the first frames grey before the area resize (v1: after). The stated tolerance: the lag
+    ratios within 0.01 and the difference band ratios within 0.05 (their spread over real videos is
+    0.27 / 0.5-0.7), here on a moving, textured generated clip."""
+    import av
+    import cv2
+
+    from reelscore.features.bandstats import BandStatsExtractor
+    from reelscore.media.synth import make_clip
+
+    clip = make_clip(tmp_path / "t.mp4", seconds=2.0, width=480, height=270, fps=25, seed=5, audio=False)
+    with av.open(str(clip)) as c:
+        frames = [fr.to_ndarray(format="rgb24") for _, fr in zip(range(49), c.decode(video=0))]
+    v1 = np.stack([cv2.cvtColor(cv2.resize(f, (213, 120), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+                   for f in frames])
+    v2 = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (213, 120), interpolation=cv2.INTER_AREA)
+                   for f in frames])
+    assert np.abs(v1.astype(int) - v2).max() <= 1 and (v1 != v2).any()
+    ext = BandStatsExtractor()
+    a, b = ext.temporal_values(v1), ext.temporal_values(v2)
+    assert np.all(np.isfinite(a)) and np.abs(a[:3] - b[:3]).max() < 0.01 and np.abs(a[3:] - b[3:]).max() < 0.05
 
 
 def test_extractor_matches_frames_decoded_independently(tmp_path):
@@ -136,8 +160,8 @@ def test_extractor_matches_frames_decoded_independently(tmp_path):
         assert got[f"yband{k}_std"] == pytest.approx(spatial[:, k].std(), rel=1e-4, abs=1e-6)
     assert got["crband0"] == pytest.approx(spatial[:, 4].mean(), rel=1e-5, abs=1e-6)
     assert got["jpeg_change"] == pytest.approx(spatial[:, 7].mean(), rel=1e-5, abs=1e-6)
-    grey = np.stack([cv2.cvtColor(cv2.resize(f, (160, 120), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-                     for f in frames[:17]]).astype(np.float32)
+    grey = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (160, 120), interpolation=cv2.INTER_AREA)
+                     for f in frames[:17]]).astype(np.float32)  # v2: grey, then the area resize
     lags = lag_log_ratios(grey)
     assert [got["lag2_1"], got["lag4_2"], got["lag8_4"]] == pytest.approx(list(lags), rel=1e-5, abs=1e-6)
     db = np.mean([band_log_ratios(d, 3) for d in (grey[1:] - grey[:-1])[::4]], axis=0)

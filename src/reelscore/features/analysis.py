@@ -59,10 +59,12 @@ def _grey_small(req: FirstFrames):
 
     def f(rgb: np.ndarray) -> np.ndarray:
         if req.short_side > 0:
-            h, w = rgb.shape[:2]
+            # grey before the area resize: one channel to average instead of three (4x less work)
+            src = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if req.grey else rgb
+            h, w = src.shape[:2]
             s = req.short_side / min(h, w)
-            small = rgb if s >= 1 else cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                                                  interpolation=cv2.INTER_AREA)
+            return src if s >= 1 else cv2.resize(src, (max(1, round(w * s)), max(1, round(h * s))),
+                                                 interpolation=cv2.INTER_AREA)
         else:
             small = cv2.resize(rgb, (req.width, req.height), interpolation=cv2.INTER_LINEAR)
         return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if req.grey else small

@@ -47,7 +47,7 @@ class FirstFrames:
     """The first `n` decoded frames (native timing, not the grid), each resized to exactly
     `width` x `height` with OpenCV bilinear (aspect not kept) and, when `grey`, converted to grey.
     With `short_side` > 0, width and height are ignored: the aspect is kept, the short side becomes
-    `short_side` (INTER_AREA; never enlarged)."""
+    `short_side` (INTER_AREA; never enlarged), and a grey frame is made grey before it is resized."""
 
     n: int = 90
     width: int = 160

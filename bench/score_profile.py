@@ -1,6 +1,6 @@
 """Where `reelscore score` spends its time: start-up imports, model loading, decode parts, each extractor.
 
-    .venv/bin/python bench/score_profile.py ../shared/media/snapugc [--out bench/results/features.md]
+    .venv/bin/python bench/score_profile.py ../shared/media/snapugc [--threads 1] [--out bench/results/features.md]
 
 Every part is timed in this one process on the same clips, wall and CPU (process CPU time counts
 every thread, so CPU / wall near 2 means both cores were busy). The decode is split into what
@@ -54,6 +54,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="compute threads (1 = a worker of `--workers 2` on 2 cores); default: score's own (2)")
     args = ap.parse_args()
     os.environ.setdefault("REELSCORE_NO_PROGRESS", "1")
 
@@ -63,7 +65,11 @@ def main() -> None:
     from reelscore.media.bitstream import read_bitstream
     from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, score_many
 
-    scorer = Scorer(ScoreConfig()).load()
+    if args.threads:
+        from reelscore.common.threads import set_compute_threads
+
+        set_compute_threads(args.threads)  # what a `--workers N` process does with its share of the cores
+    scorer = Scorer(ScoreConfig(threads=args.threads or 2)).load()
     load_s = time.perf_counter() - t
     an = scorer.analyzer
     names = list(scorer.extractors)
@@ -78,8 +84,9 @@ def main() -> None:
 
         def grid():
             with VideoReader(p, short_side=side, threads=an.threads, info=info) as r:
-                return r.frames_at(an.plan.timestamps(float(r.video_duration_s or info.duration_s)))
-        _timed(grid, acc, "decode: frame grid (FFmpeg + RGB at 360p)")
+                step = an.grid_step(list(an.extractors.values()))  # the grid frames the extractors read
+                return r.frames_at(an.plan.timestamps(float(r.video_duration_s or info.duration_s))[::step])
+        _timed(grid, acc, "decode: frame grid (FFmpeg + RGB at 360p, the frames read)")
         _timed(lambda: read_bitstream(p, 60), acc, "decode: bitstream (sizes, QP of 60 frames)")
         _timed(lambda: decode_audio_tracks(p, specs), acc, "decode: audio tracks")
         inp = _timed(lambda: an.decode(p, Path(p).stem, {}, names=names), acc, "decode: all (as score does)")

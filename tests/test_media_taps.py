@@ -100,10 +100,12 @@ def test_first_frame_requests_share_one_conversion_per_frame(clip, monkeypatch):
 def test_grid_converts_only_the_frames_extractors_read(clip):
     """technical reads every 2nd grid frame: the grid is converted at half rate, with the same features."""
     an = _analyzer(["technical"])
+    an.stream_grid = False  # keep the grid to count its frames
     assert an.grid_step(list(an.extractors.values())) == 2
     half = an.analyze(str(clip))
     assert half.inputs.grid_step == 2 and len(half.inputs.frames) == len(an.plan.timestamps(half.inputs.duration_s)[::2])
     full_an = _analyzer(["technical"])
+    full_an.stream_grid = False
     full_an.grid_step = lambda exts: 1  # every grid frame, as before the analysis knew what is read
     full = full_an.analyze(str(clip))
     assert len(full.inputs.frames) == 2 * len(half.inputs.frames)
@@ -116,3 +118,47 @@ def test_grid_converts_only_the_frames_extractors_read(clip):
     assert only_native.grid_step(list(only_native.extractors.values())) == int(only_native.plan.fps)
     with pytest.raises(ValueError, match="one grid frame in 3 asked for"):
         half.inputs.grid_every(3)
+
+
+def test_streamed_grid_gives_the_kept_grids_values_without_keeping_frames(clip):
+    """technical and semantic take their frames chunk by chunk during the decode (GRID_CHUNK at a time):
+    no whole-video frame array, the same features as reading a kept grid; index and first frames too."""
+    names = ["technical", "semantic", "nativeq"]
+    streamed, kept = _analyzer(names), _analyzer(names)
+    kept.stream_grid = False
+    a, b = streamed.analyze(str(clip)), kept.analyze(str(clip))
+    assert a.errors == {} and b.errors == {}
+    assert a.inputs.frames is None and b.inputs.frames is not None
+    assert set(a.inputs.grid_results) == {"technical", "semantic"}
+    np.testing.assert_array_equal(a.inputs.timestamps, b.inputs.timestamps)
+    for n in names:
+        np.testing.assert_array_equal(a.outputs[n].pooled, b.outputs[n].pooled, err_msg=n)
+        if b.outputs[n].clips is not None:
+            np.testing.assert_array_equal(a.outputs[n].clips, b.outputs[n].clips, err_msg=n)
+    assert a.outputs["semantic"].meta == b.outputs["semantic"].meta
+
+
+def test_a_failing_grid_pass_fails_only_its_extractor(clip, monkeypatch):
+    from reelscore.features.technical import TechnicalPass
+
+    def broken(self, frames, timestamps):
+        raise ValueError("broken pass")
+
+    monkeypatch.setattr(TechnicalPass, "add", broken)
+    res = _analyzer(["technical", "semantic"]).analyze(str(clip))
+    assert res.ok and "broken pass" in res.errors["technical"] and "semantic" in res.outputs
+
+
+def test_without_a_grid_reader_only_the_index_frames_are_decoded(clip):
+    """nativeq alone reads native index frames and the first frames: the decode seeks to the index frames
+    instead of walking the grid, and gives the frames a plain decode gives."""
+    from reelscore.features.base import IndexFrames
+
+    an = _analyzer(["nativeq"])
+    res = an.analyze(str(clip))
+    assert res.errors == {} and res.inputs.frames is None
+    req = IndexFrames(an.extractors["nativeq"].cfg.frames)
+    with VideoReader(clip) as r:
+        times = r.frame_times()
+        want = r.frames_at(times[np.linspace(0, times.size - 1, req.count).astype(int)]).frames
+    np.testing.assert_array_equal(res.inputs.extra[req], want)

@@ -118,14 +118,19 @@ def test_decoding_ahead_gives_the_numbers_of_one_video_at_a_time(clips, tmp_path
             assert b["timing_s"]["total"] >= b["timing_s"]["decode"]
 
 
-def test_long_videos_are_not_decoded_ahead(clips, monkeypatch):
-    """Decoding ahead holds two videos at once, so a video longer than PREFETCH_MAX_S is decoded in its turn."""
+def test_long_videos_are_not_decoded_ahead_when_the_grid_is_kept(clips, monkeypatch):
+    """Decoding ahead holds two videos at once: with a kept grid a video longer than PREFETCH_MAX_S is decoded
+    in its turn; with the default streamed grid (nothing length-dependent kept) it is decoded ahead."""
     import reelscore.scoring as scoring
     from reelscore.scoring import ScoreItem, Scorer
 
     s = Scorer().load()
     assert scoring._decode_item(s, ScoreItem(str(clips[0]))).inputs is not None
     monkeypatch.setattr(scoring, "PREFETCH_MAX_S", 1.0)  # the clips are 3 s long
+    assert not s.analyzer.keeps_grid(list(s.extractors))
+    assert scoring._decode_item(s, ScoreItem(str(clips[0]))).inputs.frames is None
+    s.analyzer.stream_grid = False
+    assert s.analyzer.keeps_grid(list(s.extractors))
     assert scoring._decode_item(s, ScoreItem(str(clips[0]))) is None
     res = list(scoring.score_many([ScoreItem(str(clips[0])), ScoreItem(str(clips[1]))], s))
     assert [r["ok"] for r in res] == [True, True]

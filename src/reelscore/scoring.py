@@ -518,8 +518,9 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[ScoreItem]:
     return [ScoreItem(str(p)) for p in find_videos(paths, recursive=False)]
 
 
-# Decoding ahead holds two videos' frames at once; for long videos that doubles the peak memory
-# (a 10-min video's grid is ~1.6 GB), so those are decoded in turn instead.
+# Decoding ahead holds two videos' decoded inputs at once. When the grid is kept (an extractor without a
+# grid pass) a long video's grid is large (10 min at 2 frames/s, 360p: ~0.8 GB), so those are decoded in
+# turn instead; a streamed grid keeps only the native index and first frames, whatever the length.
 PREFETCH_MAX_S = 120.0
 
 
@@ -534,7 +535,7 @@ def _decode_item(scorer: Scorer, it: ScoreItem) -> Decoded | None:
             info = probe(it.path)
         except MediaError as exc:
             return Decoded(error={"code": exc.code, **exc.to_dict()})
-        if not (float(info.duration_s or 0.0) <= PREFETCH_MAX_S):
+        if not (float(info.duration_s or 0.0) <= PREFETCH_MAX_S) and scorer.analyzer.keeps_grid(list(scorer.extractors)):
             return None
         return scorer.decode(it.path, it.video_id or Path(it.path).stem, _texts(it.title, it.description, it.caption),
                              info=info)

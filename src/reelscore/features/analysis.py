@@ -113,6 +113,9 @@ class Analyzer:
     """The extractors of one run (set up once) and the one way to take a video to their outputs."""
 
     concurrent_qp_pass = True  # False = the QP pass after the grid decode (bench/qp_pass_ab.py compares)
+    # True: extractors with a grid pass are fed during the decode and the grid is not kept (bounded memory);
+    # False: the whole grid is kept in inputs.frames and extractors read it there (same values)
+    stream_grid = True
 
     def __init__(self, extractors: list[Extractor], plan: FramePlan | None = None, device: str = "cpu",
                  threads: int = 2, batch_size: int | None = None, precision: str = "fp32") -> None:
@@ -179,7 +182,7 @@ class Analyzer:
         requests = [r for e in exts for r in e.requests()]
         if "frames" in needs:
             inputs.grid_step = self.grid_step(exts)
-            self._decode_frames(path, info, inputs, requests)
+            self._decode_frames(path, info, inputs, requests, self._grid_passes(exts, inputs))
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
             specs = list(dict.fromkeys(specs))
@@ -204,8 +207,33 @@ class Analyzer:
             return 1
         return math.gcd(int(fps), *(int(e.grid_stride) for e in exts if "frames" in e.needs))
 
-    def _decode_frames(self, path: str, info, inputs: VideoInputs, requests: list) -> None:
-        """The one frame decode: the grid, the first-frame and index-frame taps, and the bitstream requests."""
+    def keeps_grid(self, names: Iterable[str] | None = None) -> bool:
+        """Whether decoding for these extractors keeps the whole grid (some grid reader has no grid pass)."""
+        exts = [self.extractors[n] for n in (names if names is not None else self.extractors)]
+        readers = [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
+        return bool(readers) and (not self.stream_grid or any(type(e).grid_pass is Extractor.grid_pass for e in readers))
+
+    def _grid_passes(self, exts: list[Extractor], inputs: VideoInputs) -> dict[str, tuple[Extractor, Any]] | None:
+        """The grid passes to feed during the decode, or None when some extractor reads `inputs.frames` itself
+        (then the grid is kept). Extractors that cannot set up are left out (they fail with that reason)."""
+        readers = [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
+        if not self.stream_grid:
+            return None
+        self.setup([e.name for e in readers])
+        passes = {}
+        for e in readers:
+            if e.name in self.setup_errors:
+                continue
+            p = e.grid_pass(inputs)
+            if p is None:
+                return None
+            passes[e.name] = (e, p)
+        return passes
+
+    def _decode_frames(self, path: str, info, inputs: VideoInputs, requests: list,
+                       passes: dict[str, tuple[Extractor, Any]] | None = None) -> None:
+        """The one frame decode: the grid (fed to `passes` chunk by chunk, or kept when `passes` is None), the
+        first-frame and index-frame taps, and the bitstream requests."""
         from concurrent.futures import ThreadPoolExecutor
 
         from reelscore.media import VideoReader
@@ -235,9 +263,9 @@ class Analyzer:
                         continue
                     idx = np.linspace(0, times.size - 1, r.count).astype(int)  # floor, as numpy's int cast
                     extra_t[r] = times[idx]
-                allt = np.concatenate([grid] + list(extra_t.values())) if extra_t else grid
                 caught = {r: reader.tap_at(ts) for r, ts in extra_t.items()}
-                sample = reader.frames_at(allt)
+                extra_all = np.unique(np.concatenate(list(extra_t.values()))) if extra_t else np.zeros(0)
+                held = self._decode_grid(reader, grid, extra_all, inputs, passes)
                 reader.finish_taps()
             for r in bits:
                 if r in qp_taps:
@@ -247,7 +275,7 @@ class Analyzer:
                     inputs.extra[r] = qp_pass[r].result() if r in qp_pass else read_bitstream(path, r.qp_frames)
         if qp_taps:
             release_decoded_frames()
-        inputs.frames, inputs.timestamps = sample.frames[: grid.size], sample.timestamps[: grid.size]
+        inputs.frames, inputs.timestamps = held, grid
         inputs.duration_s = dur
         for r, view in taps.items():
             got = view.items()
@@ -256,6 +284,60 @@ class Analyzer:
                 inputs.extra_missing[r] = "no decodable frames"
         for r, ts in extra_t.items():
             inputs.extra[r] = np.stack([caught[r][float(t)] for t in ts])
+
+    @staticmethod
+    def _decode_grid(reader, grid: np.ndarray, extra: np.ndarray, inputs: VideoInputs,
+                     passes: dict[str, tuple[Extractor, Any]] | None) -> np.ndarray | None:
+        """Walk the video once in time order: grid frames converted GRID_CHUNK at a time and handed to the
+        passes (or kept), index-frame times visited on the way for their taps. Returns the kept grid or None."""
+        from reelscore.features.base import GRID_CHUNK
+
+        held = np.empty((grid.size, *reader.frame_shape), np.uint8) if passes is None else None
+        live = dict(passes or {})
+        if held is None and not live:  # nothing reads the grid: only the index frames are visited (seeks allowed)
+            for t in extra:
+                reader.visit(float(t))
+            return None
+        step = inputs.grid_step
+        buf: list[int] = []
+
+        def flush() -> None:
+            if not buf:
+                return
+            idx = np.asarray(buf)
+            buf.clear()
+            frames = reader.frames_at(grid[idx]).frames
+            if held is not None:
+                held[idx] = frames
+                return
+            for name, (ext, p) in list(live.items()):
+                sel = (idx * step) % ext.grid_stride == 0
+                if not sel.any():
+                    continue
+                try:
+                    p.add(frames[sel], grid[idx[sel]])
+                except Exception as exc:  # that extractor's failure; the decode and the others go on
+                    inputs.grid_results[name] = exc
+                    del live[name]
+
+        e = 0
+        for i, t in enumerate(grid):
+            while e < extra.size and extra[e] < t:
+                flush()  # grid frames before an index frame are converted before it is visited
+                reader.visit(float(extra[e]))
+                e += 1
+            buf.append(i)
+            if len(buf) >= GRID_CHUNK:
+                flush()
+        flush()
+        for t in extra[e:]:
+            reader.visit(float(t))
+        for name, (ext, p) in live.items():
+            try:
+                inputs.grid_results[name] = p.result()
+            except Exception as exc:
+                inputs.grid_results[name] = exc
+        return held
 
     # ---- extractors -----------------------------------------------------------
     def run(self, inputs: VideoInputs, names: Iterable[str] | None = None, skip: Iterable[str] = (),
@@ -330,7 +412,7 @@ class Analyzer:
     def window(inputs: VideoInputs, start: float, end: float) -> VideoInputs | None:
         """The inputs of [start, end) as if it were a clip of its own (times shifted to 0); None without frames."""
         w = dataclasses.replace(inputs, video_id=f"{inputs.video_id}@{start:g}", prior={},
-                                duration_s=float(end - start), extra={}, extra_missing={})
+                                duration_s=float(end - start), extra={}, extra_missing={}, grid_results={})
         if inputs.frames is not None:
             sel = (inputs.timestamps >= start - 1e-9) & (inputs.timestamps < end - 1e-9)
             if not sel.any():

@@ -57,8 +57,10 @@ def short_term_db(x: np.ndarray, rate: int, win_s: float = 0.4, hop_s: float = 0
     if x.size <= win:
         return np.array([dbfs(x)])
     n = 1 + (x.size - win) // hop
-    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
-    ms = np.mean(np.square(x[idx], dtype=np.float64), axis=1)
+    ms = np.empty(n)
+    for a in range(0, n, 512):  # in blocks of windows: the framed signal would grow with the length
+        idx = np.arange(win)[None, :] + hop * np.arange(a, min(n, a + 512))[:, None]
+        ms[a: a + len(idx)] = np.mean(np.square(x[idx], dtype=np.float64), axis=1)
     with np.errstate(divide="ignore"):
         return np.maximum(FLOOR_DB, 10.0 * np.log10(ms))
 
@@ -75,8 +77,9 @@ def tempo(env: np.ndarray, fps: float = 100.0) -> tuple[float, float]:
     e = env - env.mean()
     if e.size < 3 * fps or not np.any(e):
         return 0.0, 0.0
-    ac = np.correlate(e, e, mode="full")[e.size - 1 :]
     lags = np.arange(int(fps * 60 / 240), min(int(fps * 60 / 40) + 1, e.size))
+    # only the lags read (at most 1.5 s), not np.correlate's full O(n^2) autocorrelation
+    ac = np.array([float(np.dot(e[: e.size - k], e[k:])) for k in range(int(lags.max(initial=0)) + 1)])
     if lags.size == 0 or ac[0] <= 0:
         return 0.0, 0.0
     bpm = 60.0 * fps / lags

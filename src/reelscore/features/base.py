@@ -94,6 +94,9 @@ class VideoInputs:
     extra_missing: dict[Any, str] = field(default_factory=dict)
     # the analysis converts only the grid frames some extractor reads: `frames` holds every grid_step-th
     grid_step: int = 1
+    # grid passes run during the decode (extractor name → its result, or the exception it raised); when
+    # every extractor that reads the grid ran one, `frames` is None: no whole-video frame array is kept
+    grid_results: dict[str, Any] = field(default_factory=dict)
 
     def grid_every(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
         """Every `stride`-th frame of the plan's grid and its times (counted from the first frame held)."""
@@ -118,6 +121,39 @@ class ExtractorOutput:
     # in memory only (never stored): per-frame rows and their times, so a window can be pooled from them
     frame_values: np.ndarray | None = None  # float64 [N, F]
     frame_times: np.ndarray | None = None  # float64 [N]
+
+
+class GridPass:
+    """One video's work on an extractor's grid frames, fed in time order chunk by chunk while the grid is
+    decoded, so no whole-video frame array has to be kept (see `Extractor.grid_pass`)."""
+
+    def add(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
+        """The next frames [n, H, W, 3] (every `grid_stride`-th grid frame) and their times."""
+        raise NotImplementedError
+
+    def result(self) -> Any:
+        """What `extract` reads, once every frame was added."""
+        raise NotImplementedError
+
+
+GRID_CHUNK = 16  # grid frames converted and handed to the passes at a time
+
+
+def grid_pass_result(ext: "Extractor", inputs: VideoInputs) -> Any:
+    """The extractor's grid-pass result: from the decode when it ran there, else computed now from
+    `inputs.frames` in the same chunks (so both ways give the same values)."""
+    got = inputs.grid_results.get(ext.name)
+    if isinstance(got, BaseException):
+        raise got
+    if got is not None:
+        return got
+    if inputs.frames is None:
+        raise RuntimeError("the grid frames were not kept and no grid pass ran for this extractor")
+    frames, ts = inputs.grid_every(ext.grid_stride)
+    p = ext.grid_pass(inputs)
+    for s in range(0, len(frames), GRID_CHUNK):
+        p.add(frames[s: s + GRID_CHUNK], ts[s: s + GRID_CHUNK])
+    return p.result()
 
 
 class Extractor:
@@ -213,6 +249,11 @@ class Extractor:
         """Every how many frames of the shared grid this extractor reads (0: none). The analysis converts
         only grid frames some extractor reads (the gcd of these); the default reads every one."""
         return 1 if "frames" in self.needs else 0
+
+    def grid_pass(self, inputs: VideoInputs) -> GridPass | None:
+        """A pass over this extractor's grid frames that the analysis feeds while it decodes (None: `extract`
+        reads `inputs.frames`). `extract` then takes its result with `grid_pass_result`."""
+        return None
 
     def requests(self) -> tuple:
         """Extra samplings beyond the shared grid and 16-kHz mono audio (FirstFrames, IndexFrames,

@@ -17,9 +17,11 @@ import numpy as np
 from reelscore.features.base import (
     Extractor,
     ExtractorOutput,
+    GridPass,
     VideoInputs,
     clip_index,
     clip_starts,
+    grid_pass_result,
     n_clips,
     pool_by_clip,
 )
@@ -187,6 +189,40 @@ def top_classes(probs: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
     return [(names[i], round(float(probs[i]), 4)) for i in idx]
 
 
+class SemanticPass(GridPass):
+    """The network on the grid frames, in the batches `embed_frames` would make of the whole stack."""
+
+    def __init__(self, ext: "SemanticExtractor") -> None:
+        self.ext = ext
+        self.batch: list[np.ndarray] = []
+        self.feats: list[np.ndarray] = []
+        self.probs: list[np.ndarray] = []
+        self.times: list[float] = []
+
+    def _run(self) -> None:
+        if self.batch:
+            e = self.ext
+            f, p = embed_frames(np.stack(self.batch), e.batch_size, e.device, e.cfg.backend, e.threads, e.precision)
+            self.feats.append(f)
+            self.probs.append(p)
+            self.batch = []
+
+    def add(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
+        """Queue frames; a full batch runs at once."""
+        for f in frames:
+            self.batch.append(f)
+            if len(self.batch) >= max(1, self.ext.batch_size):
+                self._run()
+        self.times.extend(float(t) for t in timestamps)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(features [N, 1280], probabilities [N, 1000], times [N])."""
+        self._run()
+        if not self.feats:
+            return np.zeros((0, DIM), np.float32), np.zeros((0, 1000), np.float32), np.zeros(0)
+        return np.concatenate(self.feats), np.concatenate(self.probs), np.asarray(self.times, np.float64)
+
+
 class SemanticExtractor(Extractor):
     """EfficientNet-Lite0 ImageNet features: 1280-d per frame, pooled per clip and video, top-5 classes."""
 
@@ -245,10 +281,13 @@ class SemanticExtractor(Extractor):
         """Reads every `stride`-th grid frame."""
         return max(1, int(self.cfg.stride))
 
+    def grid_pass(self, inputs: VideoInputs | None = None) -> "SemanticPass":
+        """Embeds the grid frames in batches as the decode hands them over (no frame is kept beyond a batch)."""
+        return SemanticPass(self)
+
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Embed the sampled frames, average per clip and per video."""
-        frames, ts = inputs.grid_every(self.cfg.stride)
-        feats, probs = embed_frames(frames, self.batch_size, self.device, self.cfg.backend, self.threads, self.precision)
+        feats, probs, ts = grid_pass_result(self, inputs)
         dur = inputs.duration_s if inputs.duration_s else float(inputs.timestamps[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)
         cid = clip_index(ts, inputs.plan)

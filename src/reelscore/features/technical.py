@@ -38,11 +38,14 @@ from pathlib import Path
 import numpy as np
 
 from reelscore.features.base import (
+    GRID_CHUNK,
     Extractor,
     ExtractorOutput,
+    GridPass,
     VideoInputs,
     clip_index,
     clip_starts,
+    grid_pass_result,
     n_clips,
     pool_by_clip,
 )
@@ -429,6 +432,44 @@ def frame_descriptors_reference(rgb: np.ndarray, prev_y: np.ndarray | None = Non
     return np.asarray(vals, np.float64), y
 
 
+class TechnicalPass(GridPass):
+    """technical's descriptors, frame by frame as the grid is decoded.
+
+    Frames are independent except TI (this frame's luma minus the previous one's), so each chunk runs on
+    OpenCV's thread budget (`cv2.getNumThreads()`; OpenCV and NumPy release the GIL) and TI is filled in
+    from the lumas, the previous chunk's last one included: the same values as one frame after another.
+    """
+
+    def __init__(self, brisque_stride: int = 4) -> None:
+        self.stride = max(1, int(brisque_stride))
+        self.rows: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.prev_y: np.ndarray | None = None
+
+    def add(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
+        """Descriptors of the next frames (BRISQUE on every `brisque_stride`-th frame of the video)."""
+        from reelscore.common.threads import opencv_map
+
+        base = len(self.rows)
+
+        def one(k: int) -> tuple[np.ndarray, np.ndarray]:
+            return frame_descriptors(frames[k], None, with_brisque=((base + k) % self.stride == 0))
+
+        ti = DESCRIPTORS.index("ti")
+        with opencv_map() as run:
+            for v, y in run(one, range(len(frames))):
+                if self.prev_y is not None and self.prev_y.shape == y.shape:
+                    v[ti] = float((y - self.prev_y).std(dtype=np.float64))
+                self.prev_y = y
+                self.rows.append(v)
+        self.times.extend(float(t) for t in timestamps)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(descriptors float64 [N, len(DESCRIPTORS)], times [N])."""
+        rows = np.array(self.rows, np.float64).reshape(-1, len(DESCRIPTORS))
+        return rows, np.asarray(self.times, np.float64)
+
+
 class TechnicalExtractor(Extractor):
     """Weight-free per-frame distortion and quality descriptors (sharpness, blur, noise, BRISQUE, ...)."""
 
@@ -458,38 +499,16 @@ class TechnicalExtractor(Extractor):
         """Config plus whether BRISQUE can run (it changes the outputs)."""
         return {**self.config(), "brisque": brisque_model_files() is not None}
 
+    def grid_pass(self, inputs: VideoInputs | None = None) -> "TechnicalPass":
+        """Descriptors of each grid frame as the decode hands them over (no frame is kept)."""
+        return TechnicalPass(self.cfg.brisque_stride)
+
     def per_frame(self, frames: np.ndarray) -> np.ndarray:
-        """Descriptors of a frame stack [N, H, W, 3] → float64 [N, len(DESCRIPTORS)].
-
-        Frames are independent except TI (this frame's luma minus the previous one's), so they run on
-        OpenCV's thread budget (`cv2.getNumThreads()`; OpenCV and NumPy release the GIL) and TI is
-        filled in afterwards from the lumas: the same values as one frame after another.
-        """
-        import cv2
-
-        if len(frames) == 0:
-            return np.zeros((0, len(DESCRIPTORS)))
-        stride = max(1, self.cfg.brisque_stride)
-
-        def one(i: int) -> tuple[np.ndarray, np.ndarray]:
-            return frame_descriptors(frames[i], None, with_brisque=(i % stride == 0))
-
-        from reelscore.common.threads import opencv_map
-
-        ti = DESCRIPTORS.index("ti")
-        rows = np.empty((len(frames), len(DESCRIPTORS)), np.float64)
-        prev_y = None
-        # In chunks, so only a chunk's lumas are alive at once (a whole video's would grow with its length).
-        chunk = 8 * max(1, cv2.getNumThreads())
-        with opencv_map() as run:
-            for start in range(0, len(frames), chunk):
-                idx = range(start, min(start + chunk, len(frames)))
-                for i, (v, y) in zip(idx, run(one, idx)):
-                    rows[i] = v
-                    if prev_y is not None and prev_y.shape == y.shape:
-                        rows[i, ti] = float((y - prev_y).std(dtype=np.float64))
-                    prev_y = y
-        return rows
+        """Descriptors of a frame stack [N, H, W, 3] → float64 [N, len(DESCRIPTORS)] (the grid pass, in one go)."""
+        p = self.grid_pass()
+        for s in range(0, len(frames), GRID_CHUNK):
+            p.add(frames[s: s + GRID_CHUNK], np.zeros(len(frames[s: s + GRID_CHUNK])))
+        return p.result()[0]
 
     @staticmethod
     def _pool(vals: np.ndarray) -> np.ndarray:
@@ -506,8 +525,7 @@ class TechnicalExtractor(Extractor):
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Per-frame descriptors → clip means and pooled mean/std."""
-        frames, ts = inputs.grid_every(self.cfg.stride)
-        vals = self.per_frame(frames)
+        vals, ts = grid_pass_result(self, inputs)
         dur = inputs.duration_s if inputs.duration_s else float(ts[-1] + 1 / inputs.plan.fps)
         count = n_clips(dur, inputs.plan)
         clips = pool_by_clip(vals, clip_index(ts, inputs.plan), count)

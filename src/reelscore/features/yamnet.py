@@ -158,17 +158,25 @@ def mel_matrix() -> np.ndarray:
     return np.vstack([np.zeros((1, N_MELS)), w]).astype(np.float64)
 
 
+MEL_BLOCK = 2048  # log-mel frames computed at a time (20 s of audio)
+
+
 def log_mel(wave: np.ndarray) -> np.ndarray:
     """16-kHz mono float waveform → log-mel frames float32 [T, 64] (YAMNet front end)."""
-    x = np.asarray(wave, np.float64).ravel()
+    x = np.asarray(wave).ravel()  # float64 block by block below: a whole float64 copy would be 8 bytes a sample
     min_len = WIN + (PATCH - 1) * HOP  # one full patch (0.975 s)
     if x.size < min_len:
         x = np.pad(x, (0, min_len - x.size))
     n = 1 + (x.size - WIN) // HOP
-    idx = np.arange(WIN)[None, :] + HOP * np.arange(n)[:, None]
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(WIN) / WIN)  # periodic Hann
-    mag = np.abs(np.fft.rfft(x[idx] * window, n=NFFT, axis=1))
-    return np.log(mag @ mel_matrix() + LOG_OFFSET).astype(np.float32)
+    out = np.empty((n, N_MELS), np.float32)
+    # in blocks of frames: the framed signal and its spectrum would otherwise grow with the length
+    # (~1.3 GB for an hour); every frame is computed alone, so the blocks do not change values
+    for a in range(0, n, MEL_BLOCK):
+        idx = np.arange(WIN)[None, :] + HOP * np.arange(a, min(n, a + MEL_BLOCK))[:, None]
+        mag = np.abs(np.fft.rfft(x[idx].astype(np.float64) * window, n=NFFT, axis=1))
+        out[a: a + len(idx)] = np.log(mag @ mel_matrix() + LOG_OFFSET)
+    return out
 
 
 def patches(logmel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -281,6 +281,10 @@ class VideoReader:
             return self._ahead[1]  # t before the first frame
         raise MediaError("zero_duration", self.path, "no decodable frames")
 
+    def visit(self, t: float) -> None:
+        """Decode on to the frame displayed at t without converting it (taps see every frame on the way)."""
+        self._frame_at(float(t))
+
     def tap_first(self, n: int, size: tuple[int, int] | None = (0, 0), transform=None) -> list:
         """Collect the first `n` decoded frames as (t, array) during the next decode from the start.
 

@@ -125,7 +125,7 @@ def test_streamed_grid_gives_the_kept_grids_values_without_keeping_frames(clip):
     no whole-video frame array, the same features as reading a kept grid; index and first frames too."""
     names = ["technical", "semantic", "nativeq"]
     streamed, kept = _analyzer(names), _analyzer(names)
-    kept.stream_grid = False
+    streamed.stream_grid, kept.stream_grid = True, False
     a, b = streamed.analyze(str(clip)), kept.analyze(str(clip))
     assert a.errors == {} and b.errors == {}
     assert a.inputs.frames is None and b.inputs.frames is not None
@@ -145,7 +145,9 @@ def test_a_failing_grid_pass_fails_only_its_extractor(clip, monkeypatch):
         raise ValueError("broken pass")
 
     monkeypatch.setattr(TechnicalPass, "add", broken)
-    res = _analyzer(["technical", "semantic"]).analyze(str(clip))
+    an = _analyzer(["technical", "semantic"])
+    an.stream_grid = True
+    res = an.analyze(str(clip))
     assert res.ok and "broken pass" in res.errors["technical"] and "semantic" in res.outputs
 
 
@@ -162,3 +164,16 @@ def test_without_a_grid_reader_only_the_index_frames_are_decoded(clip):
         times = r.frame_times()
         want = r.frames_at(times[np.linspace(0, times.size - 1, req.count).astype(int)]).frames
     np.testing.assert_array_equal(res.inputs.extra[req], want)
+
+
+def test_auto_streams_only_a_grid_larger_than_the_bound(clip):
+    """By default a short video keeps its (small) grid, which is cheaper; past `stream_above_bytes` it streams."""
+    an = _analyzer(["technical", "semantic"])
+    assert an.stream_grid is None
+    assert an.analyze(str(clip)).inputs.frames is not None
+    an.stream_grid = None
+    an.stream_above_bytes = 1000  # smaller than this clip's grid
+    res = an.analyze(str(clip))
+    assert res.inputs.frames is None and set(res.inputs.grid_results) == {"technical", "semantic"}
+    an.stream_above_bytes = 256 * 2**20
+    assert an.keeps_grid(None, 3600.0) is False and an.keeps_grid(None, 0.5, (64, 112)) is True

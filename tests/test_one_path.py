@@ -127,10 +127,12 @@ def test_long_videos_are_not_decoded_ahead_when_the_grid_is_kept(clips, monkeypa
     s = Scorer().load()
     assert scoring._decode_item(s, ScoreItem(str(clips[0]))).inputs is not None
     monkeypatch.setattr(scoring, "PREFETCH_MAX_S", 1.0)  # the clips are 3 s long
-    assert not s.analyzer.keeps_grid(list(s.extractors))
+    s.analyzer.stream_grid = True
+    assert not s.analyzer.keeps_grid(list(s.extractors), 3.0)
     assert scoring._decode_item(s, ScoreItem(str(clips[0]))).inputs.frames is None
     s.analyzer.stream_grid = False
-    assert s.analyzer.keeps_grid(list(s.extractors))
+    assert s.analyzer.keeps_grid(list(s.extractors), 3.0)
     assert scoring._decode_item(s, ScoreItem(str(clips[0]))) is None
+    s.analyzer.stream_grid = None  # the default: streamed only when the grid would be large
     res = list(scoring.score_many([ScoreItem(str(clips[0])), ScoreItem(str(clips[1]))], s))
     assert [r["ok"] for r in res] == [True, True]

@@ -535,7 +535,8 @@ def _decode_item(scorer: Scorer, it: ScoreItem) -> Decoded | None:
             info = probe(it.path)
         except MediaError as exc:
             return Decoded(error={"code": exc.code, **exc.to_dict()})
-        if not (float(info.duration_s or 0.0) <= PREFETCH_MAX_S) and scorer.analyzer.keeps_grid(list(scorer.extractors)):
+        dur = float(info.duration_s or 0.0)
+        if not (dur <= PREFETCH_MAX_S) and scorer.analyzer.keeps_grid(list(scorer.extractors), dur, (info.width, info.height)):
             return None
         return scorer.decode(it.path, it.video_id or Path(it.path).stem, _texts(it.title, it.description, it.caption),
                              info=info)

@@ -114,8 +114,11 @@ class Analyzer:
 
     concurrent_qp_pass = True  # False = the QP pass after the grid decode (bench/qp_pass_ab.py compares)
     # True: extractors with a grid pass are fed during the decode and the grid is not kept (bounded memory);
-    # False: the whole grid is kept in inputs.frames and extractors read it there (same values)
-    stream_grid = True
+    # False: the whole grid is kept in inputs.frames and extractors read it there (same values);
+    # None (default): stream when the kept grid would exceed stream_above_bytes. Streaming costs ~4 % more
+    # CPU (chunked conversion, a feeder thread; bench/stream_grid_ab.py), so short videos keep theirs.
+    stream_grid: bool | None = None
+    stream_above_bytes = 256 * 2**20  # ~3 min at 2 frames/s and 360x640; a 10-min video's grid is ~0.8 GB
 
     def __init__(self, extractors: list[Extractor], plan: FramePlan | None = None, device: str = "cpu",
                  threads: int = 2, batch_size: int | None = None, precision: str = "fp32") -> None:
@@ -182,7 +185,7 @@ class Analyzer:
         requests = [r for e in exts for r in e.requests()]
         if "frames" in needs:
             inputs.grid_step = self.grid_step(exts)
-            self._decode_frames(path, info, inputs, requests, self._grid_passes(exts, inputs))
+            self._decode_frames(path, info, inputs, requests, self._grid_passes(exts, inputs, info))
         if "audio" in needs:
             specs = [AudioSpec(16000, "mono")] + [r for r in requests if isinstance(r, AudioSpec)]
             specs = list(dict.fromkeys(specs))
@@ -207,17 +210,35 @@ class Analyzer:
             return 1
         return math.gcd(int(fps), *(int(e.grid_stride) for e in exts if "frames" in e.needs))
 
-    def keeps_grid(self, names: Iterable[str] | None = None) -> bool:
-        """Whether decoding for these extractors keeps the whole grid (some grid reader has no grid pass)."""
+    def grid_bytes(self, exts: Iterable[Extractor], duration_s: float, width: int, height: int) -> int:
+        """Bytes of the grid a video of this length and size would keep (the frames its extractors read)."""
+        s = min(1.0, self.plan.short_side / max(1, min(width, height)))
+        n = self.plan.timestamps(duration_s)[:: self.grid_step(exts)].size
+        return int(n * round(width * s) * round(height * s) * 3)
+
+    def keeps_grid(self, names: Iterable[str] | None = None, duration_s: float | None = None,
+                   size: tuple[int, int] = (1920, 1080)) -> bool:
+        """Whether decoding for these extractors keeps the whole grid: some grid reader has no grid pass,
+        streaming is off, or (auto) the video is short enough for its grid to be kept."""
         exts = [self.extractors[n] for n in (names if names is not None else self.extractors)]
         readers = [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
-        return bool(readers) and (not self.stream_grid or any(type(e).grid_pass is Extractor.grid_pass for e in readers))
+        if not readers:
+            return False
+        if self.stream_grid is False or any(type(e).grid_pass is Extractor.grid_pass for e in readers):
+            return True
+        if self.stream_grid is None:
+            return duration_s is None or self.grid_bytes(exts, duration_s, *size) <= self.stream_above_bytes
+        return False
 
-    def _grid_passes(self, exts: list[Extractor], inputs: VideoInputs) -> dict[str, tuple[Extractor, Any]] | None:
-        """The grid passes to feed during the decode, or None when some extractor reads `inputs.frames` itself
-        (then the grid is kept). Extractors that cannot set up are left out (they fail with that reason)."""
+    def _grid_passes(self, exts: list[Extractor], inputs: VideoInputs, info=None) -> dict[str, tuple[Extractor, Any]] | None:
+        """The grid passes to feed during the decode, or None when the grid is kept: streaming off, some
+        extractor reads `inputs.frames` itself, or (auto) a short video. Extractors that cannot set up are
+        left out (they fail with that reason)."""
         readers = [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
-        if not self.stream_grid:
+        if self.stream_grid is False:
+            return None
+        if self.stream_grid is None and info is not None and readers and self.grid_bytes(
+                exts, float(info.duration_s or 0.0), info.width, info.height) <= self.stream_above_bytes:
             return None
         self.setup([e.name for e in readers])
         passes = {}
@@ -290,6 +311,8 @@ class Analyzer:
                      passes: dict[str, tuple[Extractor, Any]] | None) -> np.ndarray | None:
         """Walk the video once in time order: grid frames converted GRID_CHUNK at a time and handed to the
         passes (or kept), index-frame times visited on the way for their taps. Returns the kept grid or None."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from reelscore.features.base import GRID_CHUNK
 
         held = np.empty((grid.size, *reader.frame_shape), np.uint8) if passes is None else None
@@ -301,15 +324,7 @@ class Analyzer:
         step = inputs.grid_step
         buf: list[int] = []
 
-        def flush() -> None:
-            if not buf:
-                return
-            idx = np.asarray(buf)
-            buf.clear()
-            frames = reader.frames_at(grid[idx]).frames
-            if held is not None:
-                held[idx] = frames
-                return
+        def feed(frames: np.ndarray, idx: np.ndarray) -> None:
             for name, (ext, p) in list(live.items()):
                 sel = (idx * step) % ext.grid_stride == 0
                 if not sel.any():
@@ -320,18 +335,37 @@ class Analyzer:
                     inputs.grid_results[name] = exc
                     del live[name]
 
-        e = 0
-        for i, t in enumerate(grid):
-            while e < extra.size and extra[e] < t:
-                flush()  # grid frames before an index frame are converted before it is visited
-                reader.visit(float(extra[e]))
-                e += 1
-            buf.append(i)
-            if len(buf) >= GRID_CHUNK:
-                flush()
-        flush()
-        for t in extra[e:]:
-            reader.visit(float(t))
+        # the passes work on one chunk in a thread while the next chunk is decoded (at most two chunks alive)
+        with ThreadPoolExecutor(1, thread_name_prefix="grid-pass") as feeder:
+            pending: list = []
+
+            def flush() -> None:
+                if not buf:
+                    return
+                idx = np.asarray(buf)
+                buf.clear()
+                frames = reader.frames_at(grid[idx]).frames
+                if held is not None:
+                    held[idx] = frames
+                    return
+                if pending:
+                    pending.pop().result()
+                pending.append(feeder.submit(feed, frames, idx))
+
+            e = 0
+            for i, t in enumerate(grid):
+                while e < extra.size and extra[e] < t:
+                    flush()  # grid frames before an index frame are converted before it is visited
+                    reader.visit(float(extra[e]))
+                    e += 1
+                buf.append(i)
+                if len(buf) >= GRID_CHUNK:
+                    flush()
+            flush()
+            for t in extra[e:]:
+                reader.visit(float(t))
+            if pending:
+                pending.pop().result()
         for name, (ext, p) in live.items():
             try:
                 inputs.grid_results[name] = p.result()

@@ -1,4 +1,4 @@
-"""BRISQUE (Mittal, Moorthy & Bovik 2012) as OpenCV's quality module computes it, several times faster.
+"""BRISQUE (Mittal, Moorthy & Bovik 2012) as OpenCV's quality module computes it, 1.6-2x faster.
 
 OpenCV's `QualityBRISQUE` gives the score `technical` and `nativeq` report, with the LIVE model of Debian
 `opencv-data`. Its feature code spends most of its time in per-pixel C++ loops (the shifted copies
@@ -8,7 +8,8 @@ powers, products), the sums of each AGGD fit with OpenCV's double-accumulating n
 pixel loop, and the shape search on a table of glibc's `tgamma` over the exact sequence of shapes the
 loop visits; the features are cast to float32 as OpenCV does, scaled with the range file and scored
 by the LIVE SVM through `cv2.ml`. Only the order of the double sums differs, so the float32 features,
-and the score, match OpenCV's (tests compare them on generated frames).
+and the score, match OpenCV's bit for bit (tests compare them on photographs and generated images,
+flat and tiny ones included).
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ class Analyzer:
         from concurrent.futures import ThreadPoolExecutor
 
         from reelscore.media import VideoReader
-        from reelscore.media.bitstream import read_bitstream, release_decoded_frames
+        from reelscore.media.bitstream import BitstreamInfo, read_bitstream, release_decoded_frames
 
         first = [r for r in requests if isinstance(r, FirstFrames)]
         index = [r for r in requests if isinstance(r, IndexFrames)]
@@ -277,7 +277,8 @@ class Analyzer:
                 taps = _tap_first_frames(reader, first)
                 qp_taps = {r: reader.tap_first_raw(r.qp_frames, _qp_of) for r in bits} if qp_here else {}
                 extra_t: dict[IndexFrames, np.ndarray] = {}
-                times = reader.frame_times() if index else None  # one demux pass for every index request
+                # one demux pass for every index request and for the packet sizes the bitstream request reads
+                times, packets = reader.packet_table() if index or qp_taps else (None, None)
                 for r in index:
                     if times.size == 0:
                         inputs.extra_missing[r] = "no frames"
@@ -290,8 +291,7 @@ class Analyzer:
                 reader.finish_taps()
             for r in bits:
                 if r in qp_taps:
-                    inputs.extra[r] = read_bitstream(path, 0)  # packet sizes only: a demux pass, nothing decoded
-                    inputs.extra[r].frames = list(qp_taps[r])
+                    inputs.extra[r] = BitstreamInfo(packets, list(qp_taps[r]))
                 else:
                     inputs.extra[r] = qp_pass[r].result() if r in qp_pass else read_bitstream(path, r.qp_frames)
         if qp_taps:

@@ -156,10 +156,7 @@ class BandStatsExtractor(Extractor):
         from reelscore.common.threads import opencv_map
         from reelscore.features.nativeq import cap_side
 
-        req = IndexFrames(self.cfg.frames)
-        frames = inputs.extra.get(req)
-        if frames is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        frames = inputs.require(IndexFrames(self.cfg.frames))
         with opencv_map() as run:  # independent frames share the OpenCV thread budget
             per = np.stack(list(run(lambda f: self.frame_values(cap_side(f, self.cfg.max_side)), list(frames))))
         ny = self.cfg.levels - 1

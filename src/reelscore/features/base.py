@@ -98,6 +98,13 @@ class VideoInputs:
     # every extractor that reads the grid ran one, `frames` is None: no whole-video frame array is kept
     grid_results: dict[str, Any] = field(default_factory=dict)
 
+    def require(self, request: Any, what: str = "the index frames were not decoded") -> Any:
+        """What the decode got for one of an extractor's requests, or a RuntimeError with the reason it has none."""
+        got = self.extra.get(request)
+        if got is None:
+            raise RuntimeError(self.extra_missing.get(request, what))
+        return got
+
     def grid_every(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
         """Every `stride`-th frame of the plan's grid and its times (counted from the first frame held)."""
         stride = max(1, int(stride))

@@ -62,10 +62,7 @@ class BitstreamExtractor(Extractor):
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Packets and QPs → the feature vector."""
-        req = Bitstream(self.cfg.qp_frames)
-        got = inputs.extra.get(req)
-        if got is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the bitstream was not read"))
+        got = inputs.require(Bitstream(self.cfg.qp_frames), "the bitstream was not read")
         info = inputs.info or {}
         pixels = float(info.get("width", 0)) * float(info.get("height", 0))
         pk = got.packets

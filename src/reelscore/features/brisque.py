@@ -64,19 +64,24 @@ def _first_minimum(x: float) -> float:
     return float(shapes[up[0] if up.size else d.size - 1])
 
 
+def aggd_moments(x: np.ndarray) -> tuple[int, int, float, float, float]:
+    """(negatives, positives, sum of squares of the negatives, of the positives, sum of |x|) of a float
+    array, with OpenCV's double-accumulating counts and norms (no float64 copy, no pixel loop)."""
+    import cv2
+
+    pos = cv2.threshold(x, 0, 0, cv2.THRESH_TOZERO)[1]
+    neg = cv2.subtract(x, pos)  # x where x <= 0 (exact)
+    return (cv2.countNonZero(neg), cv2.countNonZero(pos), cv2.norm(neg, cv2.NORM_L2SQR),
+            cv2.norm(pos, cv2.NORM_L2SQR), cv2.norm(x, cv2.NORM_L1))
+
+
 def aggd_fit(x: np.ndarray, total: int | None = None) -> tuple[float, float, float]:
     """(left σ, right σ, shape) of an asymmetric generalised Gaussian, as OpenCV's AGGDfit.
 
     `total` counts values not passed (zeros outside `x`, e.g. the border of a shifted product).
     """
-    import cv2
-
     x = np.ascontiguousarray(x, dtype=np.float32)
-    pos = cv2.threshold(x, 0, 0, cv2.THRESH_TOZERO)[1]
-    neg = cv2.subtract(x, pos)  # x where x <= 0 (exact)
-    n_pos, n_neg = cv2.countNonZero(pos), cv2.countNonZero(neg)
-    ss_pos, ss_neg = cv2.norm(pos, cv2.NORM_L2SQR), cv2.norm(neg, cv2.NORM_L2SQR)
-    abssum = cv2.norm(x, cv2.NORM_L1)
+    n_neg, n_pos, ss_neg, ss_pos, abssum = aggd_moments(x)
     n = int(total if total is not None else x.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         lsigma = math.sqrt(ss_neg / n_neg) if n_neg else float("nan")

@@ -96,9 +96,6 @@ class ClipMean3Extractor(Extractor):
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Embed the three frames and average."""
-        req = IndexFrames(self.cfg.frames)
-        frames = inputs.extra.get(req)
-        if frames is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        frames = inputs.require(IndexFrames(self.cfg.frames))
         emb = self.embed(frames)
         return ExtractorOutput(pooled=emb.mean(axis=0).astype(np.float32), meta={"frames": int(len(frames))})

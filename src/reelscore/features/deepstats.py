@@ -101,10 +101,7 @@ class DeepStatsExtractor(Extractor):
         """Crops → taps → per-channel mean/std, averaged over frames."""
         import torch
 
-        req = IndexFrames(self.cfg.frames)
-        frames = inputs.extra.get(req)
-        if frames is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        frames = inputs.require(IndexFrames(self.cfg.frames))
         crops = np.stack([self._view(f) for f in frames]).astype(np.float32)
         x = torch.from_numpy((crops - 127.0) / 128.0).permute(0, 3, 1, 2).contiguous()
         stats = tap_statistics(self.model, x)

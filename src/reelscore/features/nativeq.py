@@ -73,10 +73,7 @@ class NativeQualityExtractor(Extractor):
 
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Descriptors per native frame → mean/std; first frames → repeats."""
-        req = IndexFrames(self.cfg.frames)
-        frames = inputs.extra.get(req)
-        if frames is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        frames = inputs.require(IndexFrames(self.cfg.frames))
         from reelscore.common.threads import opencv_map
 
         # frames are independent here (TI is left out below), so they share the OpenCV thread budget

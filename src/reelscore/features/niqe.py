@@ -181,10 +181,7 @@ class NiqeExtractor(Extractor):
         """NIQE of each index frame, pooled."""
         from reelscore.features.nativeq import cap_side
 
-        req = IndexFrames(self.cfg.frames)
-        frames = inputs.extra.get(req)
-        if frames is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        frames = inputs.require(IndexFrames(self.cfg.frames))
         v = np.array([niqe(luma(cap_side(f, self.cfg.max_side)).astype(np.float64)) for f in frames])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -120,10 +120,7 @@ class PiqeExtractor(Extractor):
         """PIQE parts of each index frame, pooled."""
         from reelscore.common.threads import opencv_map
 
-        req = IndexFrames(self.cfg.frames)
-        frames = inputs.extra.get(req)
-        if frames is None:
-            raise RuntimeError(inputs.extra_missing.get(req, "the index frames were not decoded"))
+        frames = inputs.require(IndexFrames(self.cfg.frames))
         with opencv_map() as run:
             v = np.stack(list(run(self.frame_values, list(frames))))
         with warnings.catch_warnings():

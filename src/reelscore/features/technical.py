@@ -200,34 +200,39 @@ def _ggd_table() -> np.ndarray:
 def ggd_fit(x: np.ndarray) -> tuple[float, float]:
     """(shape α, σ) of a zero-mean generalised Gaussian by moment matching."""
     x = np.asarray(x, np.float64).ravel()
-    sigma_sq = float(np.square(x).sum()) / x.size  # not np.dot: threaded BLAS stalls on busy machines
-    e = float(np.abs(x).mean())
+    # not np.dot: threaded BLAS stalls on busy machines
+    return _ggd_from_moments(float(np.square(x).sum()) / x.size, float(np.abs(x).mean()))
+
+
+def _ggd_from_moments(sigma_sq: float, e: float) -> tuple[float, float]:
+    """(shape α, σ) from the mean square and the mean absolute value."""
     if sigma_sq <= 0 or e <= 0:
         return float("nan"), 0.0
-    rho = e * e / sigma_sq
-    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rho) ** 2)])
+    alpha = float(_ALPHAS[np.argmin((_ggd_table() - e * e / sigma_sq) ** 2)])
     return alpha, float(np.sqrt(sigma_sq))
+
+
+def _aggd_from_moments(n_l: int, n_r: int, ss_l: float, ss_r: float, abssum: float, n: int) -> tuple[float, float]:
+    """(shape α, mean η) from the sign counts, the sums of squares of each side and the sum of |x| over n values."""
+    from scipy.special import gamma
+
+    if n_l == 0 or n_r == 0:
+        return float("nan"), 0.0
+    sl, sr = np.sqrt(ss_l / n_l), np.sqrt(ss_r / n_r)
+    gamma_hat = sl / sr
+    r_hat = (abssum / n) ** 2 / ((ss_l + ss_r) / n)
+    rhat_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
+    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rhat_norm) ** 2)])
+    const = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+    return alpha, float((sr - sl) * (gamma(2 / alpha) / gamma(1 / alpha)) * const)
 
 
 def aggd_fit(x: np.ndarray) -> tuple[float, float]:
     """(shape α, mean η) of an asymmetric generalised Gaussian (BRISQUE's paired products)."""
-    from scipy.special import gamma
-
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     neg, pos = np.minimum(x, 0.0), np.maximum(x, 0.0)  # no boolean-index copies: this runs per frame
-    n_l, n_r = int(np.count_nonzero(neg)), int(np.count_nonzero(pos))
-    if n_l == 0 or n_r == 0:
-        return float("nan"), 0.0
-    ss_l, ss_r = float(np.square(neg).sum()), float(np.square(pos).sum())
-    sl, sr = np.sqrt(ss_l / n_l), np.sqrt(ss_r / n_r)
-    gamma_hat = sl / sr
-    mean_abs = (float(pos.sum()) - float(neg.sum())) / x.size
-    r_hat = mean_abs**2 / ((ss_l + ss_r) / x.size)
-    rhat_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
-    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rhat_norm) ** 2)])
-    const = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
-    eta = float((sr - sl) * (gamma(2 / alpha) / gamma(1 / alpha)) * const)
-    return alpha, eta
+    return _aggd_from_moments(int(np.count_nonzero(neg)), int(np.count_nonzero(pos)), float(np.square(neg).sum()),
+                              float(np.square(pos).sum()), float(pos.sum()) - float(neg.sum()), x.size)
 
 
 def mscn(y: np.ndarray) -> np.ndarray:
@@ -288,44 +293,17 @@ def _sum(a: np.ndarray) -> float:
     return float(cv2.sumElems(a)[0])
 
 
-def _aggd_moments(x: np.ndarray) -> tuple[int, int, float, float, float]:
-    """(negatives, positives, Σx² over negatives, Σx² over positives, Σ|x|) with OpenCV's double sums."""
-    import cv2
-
-    pos = cv2.threshold(x, 0, 0, cv2.THRESH_TOZERO)[1]
-    neg = cv2.subtract(x, pos)
-    return (cv2.countNonZero(neg), cv2.countNonZero(pos), cv2.norm(neg, cv2.NORM_L2SQR),
-            cv2.norm(pos, cv2.NORM_L2SQR), cv2.norm(x, cv2.NORM_L1))
-
-
-def _aggd_from_moments(n_l: int, n_r: int, ss_l: float, ss_r: float, abssum: float, n: int) -> tuple[float, float]:
-    from scipy.special import gamma
-
-    if n_l == 0 or n_r == 0:
-        return float("nan"), 0.0
-    sl, sr = np.sqrt(ss_l / n_l), np.sqrt(ss_r / n_r)
-    gamma_hat = sl / sr
-    r_hat = (abssum / n) ** 2 / ((ss_l + ss_r) / n)
-    rhat_norm = r_hat * (gamma_hat**3 + 1) * (gamma_hat + 1) / (gamma_hat**2 + 1) ** 2
-    alpha = float(_ALPHAS[np.argmin((_ggd_table() - rhat_norm) ** 2)])
-    const = np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
-    return alpha, float((sr - sl) * (gamma(2 / alpha) / gamma(1 / alpha)) * const)
-
-
 def _nss_stats_fast(y: np.ndarray) -> list[float]:
     """nss_stats with the sums taken by OpenCV in double on the float32 maps (no float64 copies)."""
     import cv2
 
+    from reelscore.features.brisque import aggd_moments
+
     m = mscn(y)
-    n = m.size
-    ss, e = cv2.norm(m, cv2.NORM_L2SQR) / n, cv2.norm(m, cv2.NORM_L1) / n
-    if ss <= 0 or e <= 0:
-        a, sd = float("nan"), 0.0
-    else:
-        a, sd = float(_ALPHAS[np.argmin((_ggd_table() - e * e / ss) ** 2)]), float(np.sqrt(ss))
+    a, sd = _ggd_from_moments(cv2.norm(m, cv2.NORM_L2SQR) / m.size, cv2.norm(m, cv2.NORM_L1) / m.size)
     h = cv2.multiply(m[:, :-1], m[:, 1:])
     v = cv2.multiply(m[:-1, :], m[1:, :])
-    return [a, sd, *_aggd_from_moments(*_aggd_moments(h), h.size), *_aggd_from_moments(*_aggd_moments(v), v.size)]
+    return [a, sd, *_aggd_from_moments(*aggd_moments(h), h.size), *_aggd_from_moments(*aggd_moments(v), v.size)]
 
 
 def _steps(y: np.ndarray, axis: int) -> np.ndarray:

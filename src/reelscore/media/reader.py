@@ -399,15 +399,26 @@ class VideoReader:
 
     def frame_times(self) -> np.ndarray:
         """Presentation times (s) of every frame, from a demux-only pass (no decoding)."""
+        return self.packet_table()[0]
+
+    def packet_table(self):
+        """One demux-only pass (no decoding): the presentation times (s, sorted) of every frame, and every
+        packet's size and key flag in decode order (media.bitstream.PacketStats)."""
         import av
 
-        times = []
-        self._container.seek(0, stream=self._stream, backward=True)
+        from reelscore.media.bitstream import PacketStats
+
+        times, sizes, keys = [], [], []
+        self._rewind()  # from the very first packet, in every container (a seek to 0 is not exact in MPEG-TS)
         try:
             for pkt in self._container.demux(self._stream):
-                if pkt.pts is not None and pkt.size:
-                    times.append(float(pkt.pts * self._tb) - self._origin)
+                if pkt.size:
+                    sizes.append(int(pkt.size))
+                    keys.append(bool(pkt.is_keyframe))
+                    if pkt.pts is not None:
+                        times.append(float(pkt.pts * self._tb) - self._origin)
         except av.error.FFmpegError as exc:
             raise self._wrap(exc) from None
         self._gen = None
-        return np.array(sorted(times), dtype=np.float64)
+        return (np.array(sorted(times), dtype=np.float64),
+                PacketStats(np.asarray(sizes, dtype=np.int64), np.asarray(keys, dtype=bool)))

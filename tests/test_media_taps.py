@@ -121,15 +121,15 @@ def test_grid_converts_only_the_frames_extractors_read(clip):
 
 
 def test_streamed_grid_gives_the_kept_grids_values_without_keeping_frames(clip):
-    """technical and semantic take their frames chunk by chunk during the decode (GRID_CHUNK at a time):
-    no whole-video frame array, the same features as reading a kept grid; index and first frames too."""
-    names = ["technical", "semantic", "nativeq"]
+    """technical, semantic and motion take their frames chunk by chunk during the decode (GRID_CHUNK at a
+    time): no whole-video frame array, the same features as reading a kept grid; index and first frames too."""
+    names = ["technical", "semantic", "motion", "nativeq"]
     streamed, kept = _analyzer(names), _analyzer(names)
     streamed.stream_grid, kept.stream_grid = True, False
     a, b = streamed.analyze(str(clip)), kept.analyze(str(clip))
     assert a.errors == {} and b.errors == {}
     assert a.inputs.frames is None and b.inputs.frames is not None
-    assert set(a.inputs.grid_results) == {"technical", "semantic"}
+    assert set(a.inputs.grid_results) == {"technical", "semantic", "motion"}
     np.testing.assert_array_equal(a.inputs.timestamps, b.inputs.timestamps)
     for n in names:
         np.testing.assert_array_equal(a.outputs[n].pooled, b.outputs[n].pooled, err_msg=n)

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reelscore.features.base import Extractor, ExtractorOutput, VideoInputs, clip_index, clip_starts, n_clips
+from reelscore.features.base import (
+    GRID_CHUNK,
+    Extractor,
+    ExtractorOutput,
+    GridPass,
+    VideoInputs,
+    clip_index,
+    clip_starts,
+    grid_pass_result,
+    n_clips,
+)
 
 PAIR_NAMES = ["diff_mean", "flow_mean", "flow_std", "flow_p90", "flow_max", "cut"]
 
@@ -45,33 +55,61 @@ def hsv_hist(frame: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.normalize(hist, hist).astype(np.float32)
 
 
-def pair_stats(frames: np.ndarray, fps: float, short_side: int, cut_threshold: float) -> np.ndarray:
-    """Per consecutive pair [N-1, len(PAIR_NAMES)]: diff, flow stats, cut flag."""
+def _pair_row(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], side: float, fps: float,
+              cut_threshold: float) -> list[float]:
+    """One consecutive pair of prepared (grey, histogram) frames → a PAIR_NAMES row."""
     import cv2
 
-    def prep(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return small_gray(f, short_side), hsv_hist(f, short_side)
+    diff = float(np.mean(np.abs(a[0].astype(np.int16) - b[0].astype(np.int16))))
+    dist = float(cv2.compareHist(a[1], b[1], cv2.HISTCMP_BHATTACHARYYA))
+    if dist > cut_threshold:
+        return [diff, np.nan, np.nan, np.nan, np.nan, 1.0]
+    flow = cv2.calcOpticalFlowFarneback(a[0], b[0], None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    mag = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2) / side * fps
+    return [diff, float(mag.mean(dtype=np.float64)), float(mag.std(dtype=np.float64)), float(np.percentile(mag, 90)),
+            float(mag.max()), 0.0]
 
-    def one(i: int) -> list[float]:
-        a, b = grays[i - 1], grays[i]
-        diff = float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
-        dist = float(cv2.compareHist(hists[i - 1], hists[i], cv2.HISTCMP_BHATTACHARYYA))
-        if dist > cut_threshold:
-            return [diff, np.nan, np.nan, np.nan, np.nan, 1.0]
-        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-        mag = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2) / side * fps
-        return [diff, float(mag.mean(dtype=np.float64)), float(mag.std(dtype=np.float64)), float(np.percentile(mag, 90)),
-                float(mag.max()), 0.0]
 
-    from reelscore.common.threads import opencv_map
+class PairPass(GridPass):
+    """Pair statistics of consecutive grid frames as the decode hands them over: each chunk's frames are
+    prepared and its pairs (the previous chunk's last frame included) computed on OpenCV's thread budget,
+    so only one prepared frame outlives a chunk; the rows are those of `pair_stats` on the whole stack."""
 
-    # Frames and pairs are independent and OpenCV releases the GIL (same values as a plain loop).
-    with opencv_map() as run:
-        prepared = list(run(prep, frames))
-        grays, hists = [g for g, _ in prepared], [h for _, h in prepared]
-        side = float(min(grays[0].shape)) if grays else 1.0
-        rows = list(run(one, range(1, len(frames))))
-    return np.asarray(rows, np.float64).reshape(-1, len(PAIR_NAMES))
+    def __init__(self, fps: float, short_side: int, cut_threshold: float) -> None:
+        self.fps, self.short_side, self.cut_threshold = fps, short_side, cut_threshold
+        self.rows: list[list[float]] = []
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+        self.side = 1.0
+
+    def add(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
+        """Prepare the next frames and add the pairs they close."""
+        from reelscore.common.threads import opencv_map
+
+        def prep(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return small_gray(f, self.short_side), hsv_hist(f, self.short_side)
+
+        with opencv_map() as run:
+            prepared = list(run(prep, frames))
+            if not prepared:
+                return
+            if self.last is None:
+                self.side = float(min(prepared[0][0].shape))
+            seq = ([self.last] if self.last is not None else []) + prepared
+            self.rows.extend(run(lambda i: _pair_row(seq[i - 1], seq[i], self.side, self.fps, self.cut_threshold),
+                                 range(1, len(seq))))
+        self.last = prepared[-1]
+
+    def result(self) -> np.ndarray:
+        """Pair rows [N - 1, len(PAIR_NAMES)] float64."""
+        return np.asarray(self.rows, np.float64).reshape(-1, len(PAIR_NAMES))
+
+
+def pair_stats(frames: np.ndarray, fps: float, short_side: int, cut_threshold: float) -> np.ndarray:
+    """Per consecutive pair [N-1, len(PAIR_NAMES)]: diff, flow stats, cut flag."""
+    p = PairPass(fps, short_side, cut_threshold)
+    for s in range(0, len(frames), GRID_CHUNK):
+        p.add(frames[s: s + GRID_CHUNK], np.zeros(0))
+    return p.result()
 
 
 def shot_stats(cuts: np.ndarray, duration: float) -> list[float]:
@@ -134,6 +172,10 @@ class MotionExtractor(Extractor):
         """Per-clip motion statistics (pairs belong to the clip of their later frame)."""
         return ["diff_mean", "diff_max", "flow_mean", "flow_std", "flow_p90", "flow_max", "cuts"]
 
+    def grid_pass(self, inputs: VideoInputs | None = None) -> PairPass:
+        """Pair statistics as the decode hands the grid frames over (one prepared frame kept between chunks)."""
+        return PairPass(self.plan.fps, self.cfg.short_side, self.cfg.cut_threshold)
+
     def extract(self, inputs: VideoInputs) -> ExtractorOutput:
         """Pair statistics → clip rows, pooled stats and cut times."""
         import warnings
@@ -141,7 +183,7 @@ class MotionExtractor(Extractor):
         plan = inputs.plan
         ts = inputs.timestamps
         dur = float(inputs.duration_s) if inputs.duration_s else float(ts[-1] + 1 / plan.fps)
-        pairs = pair_stats(inputs.frames, plan.fps, self.cfg.short_side, self.cfg.cut_threshold)
+        pairs = grid_pass_result(self, inputs)
         count = n_clips(dur, plan)
         cuts = ts[1:][pairs[:, 5] > 0] if len(pairs) else np.zeros(0)
         clips = np.zeros((count, 7), np.float32)

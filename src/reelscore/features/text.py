@@ -29,7 +29,7 @@ class TextExtractor(Extractor):
     requires = ("audio",)
     key_kind = "text"
     sampler = "manifest title / description / caption; audio tags from the `audio` extractor"
-    preprocessing = f"{MODEL_NAME} (sentence-transformers, mean pooling, L2-normalised); whitespace collapsed; empty → zero vector + flag"
+    preprocessing = f"{MODEL_NAME} (package tokenizer, mean pooling, L2-normalised); whitespace collapsed; empty → zero vector + flag"
 
     @dataclass
     class Config:
@@ -42,10 +42,10 @@ class TextExtractor(Extractor):
         return [f"{f}_{i:03d}" for f in FIELDS for i in range(DIM)] + [f"{f}_empty" for f in FIELDS]
 
     def setup(self, device: str = "cpu") -> None:
-        """Load MiniLM once."""
-        from reelscore.features.minilm import load_minilm
+        """Load MiniLM once (the ONNX export on first use)."""
+        from reelscore.features.minilm import warm_up
 
-        load_minilm()
+        warm_up()
 
     def field_texts(self, inputs: VideoInputs) -> list[str]:
         """The four field strings for one video."""

@@ -131,9 +131,9 @@ class Predictor:
         needs_minilm = (self.kind == "text" and getattr(self.model, "text_cfg", None) is not None
                         and self.model.text_cfg.embeddings) or getattr(self.model, "needs_minilm", False)
         if needs_minilm:
-            from reelscore.features.minilm import load_minilm
+            from reelscore.features.minilm import warm_up
 
-            load_minilm()
+            warm_up()
         if hasattr(self.model, "load_members"):
             self.model.load_members()
 

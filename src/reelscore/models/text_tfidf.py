@@ -75,6 +75,8 @@ class TfidfRidge:
     def _features(self, texts: Sequence[str]):
         import scipy.sparse as sp
 
+        if self._vec is None:  # built at first use: scikit-learn's import (~1.3 s) only when text is scored
+            self._vec = _vectorizers(self.cfg, self._vocab())
         word, char = self._vec
         return sp.hstack([tfidf_matrix(word.transform(texts), self.params["word_idf"]),
                           tfidf_matrix(char.transform(texts), self.params["char_idf"])]).tocsr()
@@ -143,5 +145,5 @@ class TfidfRidge:
         """Read arrays written by save()."""
         with np.load(path, allow_pickle=False) as z:
             self.params = {k: z[k] for k in z.files}
-        self._vec = _vectorizers(self.cfg, self._vocab())
+        self._vec = None
         return self

@@ -14,6 +14,12 @@ import pytest
 
 # Progress bars on stderr only clutter test output.
 os.environ.setdefault("REELSCORE_NO_PROGRESS", "1")
+# Tests that move REELSCORE_CACHE (to isolate stores and embedding caches) keep reading the one set of
+# ONNX exports instead of exporting the networks again into every temporary cache.
+if not os.environ.get("REELSCORE_MODEL_CACHE"):
+    from reelscore.common.cache import model_cache_dir
+
+    os.environ["REELSCORE_MODEL_CACHE"] = str(model_cache_dir())
 
 
 @pytest.fixture(scope="session")

@@ -88,3 +88,37 @@ def test_text_model_with_tfidf_member_cli(tmp_path):
     tf = learner.tfidf.predict(rows_in.texts)
     np.testing.assert_allclose(both, (dense + tf) / 2, rtol=1e-10)
     assert np.abs(tf - dense).max() > 1e-3
+
+
+TRICKY = ["Hello  World!!", "a b c", "İstanbul ÇOK güzel", "emoji 😀😀 x", "tab\tand\nnewline", "", "   ",
+          "don't stop-believing #fyp @me", "ab", "longwordwithoutspaces" * 3, "数字 123 4567 ß straße"]
+
+
+def test_prediction_counts_the_ngrams_scikit_learn_counts():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from reelscore.models.text_tfidf import char_wb_terms, word_terms
+
+    for ngrams in ((1, 2), (2, 3), (1, 1)):
+        an = CountVectorizer(ngram_range=ngrams, lowercase=True).build_analyzer()
+        for t in TRICKY:
+            assert word_terms(t, ngrams) == an(t), (t, ngrams)
+    for ngrams in ((2, 5), (1, 3), (3, 3)):
+        an = CountVectorizer(analyzer="char_wb", ngram_range=ngrams, lowercase=True).build_analyzer()
+        for t in TRICKY:
+            assert char_wb_terms(t, ngrams) == an(t), (t, ngrams)
+
+
+def test_prediction_without_scikit_learn_equals_the_sparse_path(tmp_path):
+    from reelscore.models.text_tfidf import TfidfConfig, TfidfRidge
+
+    rng = np.random.default_rng(0)
+    words = ["cat", "dog", "fyp", "viral", "funny", "spotlight", "day", "my", "new", "video", "😀", "omg"]
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 8))) for _ in range(120)]
+    y = np.array([t.count("cat") - 0.5 * t.count("viral") for t in texts], float) + rng.normal(0, 0.1, 120)
+    m = TfidfRidge(TfidfConfig(word_min_df=1, char_min_df=1), seed=0).fit(texts, y)
+    m.save(tmp_path / "m.tfidf.npz")
+    loaded = TfidfRidge(TfidfConfig(word_min_df=1, char_min_df=1)).load(tmp_path / "m.tfidf.npz")
+    probe = texts[:20] + TRICKY + ["unknown words only", "CAT Dog"]
+    np.testing.assert_allclose(loaded.predict(probe), m.predict_sparse(probe), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(m.predict(probe), loaded.predict(probe), rtol=0, atol=0)

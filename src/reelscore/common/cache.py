@@ -11,3 +11,13 @@ def cache_dir(*parts: str) -> Path:
     # `or`: an empty REELSCORE_CACHE must not turn into the current directory
     base = os.environ.get("REELSCORE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "reelscore")
     return Path(base).joinpath(*parts)
+
+
+def model_cache_dir() -> Path:
+    """Where unpacked and exported model files live: $REELSCORE_MODEL_CACHE, else cache_dir("models").
+
+    Exports (ONNX files of the packaged networks, ~110 MB together) are made once per machine; a separate
+    variable lets runs that move the rest of the cache (tests, sandboxes) keep reading the same exports.
+    """
+    return Path(os.environ["REELSCORE_MODEL_CACHE"]) if os.environ.get("REELSCORE_MODEL_CACHE") else cache_dir("models")
+

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reelscore.common.cache import cache_dir as reelscore_cache
+from reelscore.common.cache import model_cache_dir
 
 SAMPLE_RATE = 16000
 WIN = 400
@@ -44,8 +44,9 @@ _lock = threading.Lock()
 
 
 def cache_dir() -> Path:
-    """Where unpacked model files live (~/.cache/reelscore/models, or $REELSCORE_CACHE/models)."""
-    return reelscore_cache("models")
+    """Where unpacked and exported model files live (~/.cache/reelscore/models, $REELSCORE_CACHE/models, or
+    $REELSCORE_MODEL_CACHE)."""
+    return model_cache_dir()
 
 
 @functools.lru_cache(maxsize=1)

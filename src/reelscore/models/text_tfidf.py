@@ -2,12 +2,16 @@
 
 MiniLM sees meaning but misses the surface forms that SnapUGC texts carry (spam tags,
 misspellings, creator slang, emoji spelled as words), which n-gram counts catch. Stored
-as plain arrays (vocabulary, IDF weights, coefficients) in one .npz — no pickle — and
-re-applied by `tfidf_matrix`, the same code at fit and predict time.
+as plain arrays (vocabulary, IDF weights, coefficients) in one .npz — no pickle. Fitting uses
+scikit-learn's vectorizers and `tfidf_matrix`; prediction counts the same n-grams itself
+(`word_terms`, `char_wb_terms`, tested against scikit-learn), so scoring a title does not
+import scikit-learn (~1.3 s of start-up).
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -33,6 +37,34 @@ def join_fields(columns: Sequence[Sequence[object]]) -> np.ndarray:
     """One text per row: the cleaned non-empty fields joined with ' | ' (object array)."""
     rows = zip(*[[clean_text(v) for v in col] for col in columns])
     return np.array([" | ".join(x for x in r if x) for r in rows], dtype=object)
+
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+_SPACES = re.compile(r"\s\s+")
+
+
+def word_terms(text: str, ngrams: Sequence[int]) -> list[str]:
+    """Word n-grams of a text as CountVectorizer(lowercase=True, ngram_range=ngrams) makes them."""
+    tokens = _TOKEN.findall(text.lower())
+    lo, hi = int(ngrams[0]), int(ngrams[1])
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
+        out.extend(" ".join(tokens[i: i + n]) for i in range(len(tokens) - n + 1))
+    return out
+
+
+def char_wb_terms(text: str, ngrams: Sequence[int]) -> list[str]:
+    """Character n-grams inside space-padded words, as CountVectorizer(analyzer="char_wb") makes them."""
+    lo, hi = int(ngrams[0]), int(ngrams[1])
+    out: list[str] = []
+    for w in _SPACES.sub(" ", text.lower()).split():
+        w = f" {w} "
+        for n in range(lo, hi + 1):
+            if len(w) <= n:  # a word shorter than n is one n-gram, once
+                out.append(w)
+                break
+            out.extend(w[i: i + n] for i in range(len(w) - n + 1))
+    return out
 
 
 def _vectorizers(cfg: TfidfConfig, vocab: tuple[dict, dict] | None = None):
@@ -71,6 +103,7 @@ class TfidfRidge:
         self.seed = seed
         self.params: dict[str, np.ndarray] = {}
         self._vec = None
+        self._lookup: tuple[dict, dict] | None = None
 
     def _features(self, texts: Sequence[str]):
         import scipy.sparse as sp
@@ -106,6 +139,7 @@ class TfidfRidge:
         X = self._features(texts)
         alpha = self._pick_alpha(X, y)
         reg = Ridge(alpha=alpha).fit(X, y)
+        self._lookup = None
         self.params.update(coef=np.asarray(reg.coef_, dtype=np.float64), intercept=np.array([float(reg.intercept_)]),
                            alpha=np.array([alpha]))
         return self
@@ -132,7 +166,25 @@ class TfidfRidge:
         return tuple({str(t): i for i, t in enumerate(self.params[f"{n}_vocab"])} for n in ("word", "char"))  # type: ignore[return-value]
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Predict [N] from joined texts."""
+        """Predict [N] from joined texts (the n-grams counted here, as scikit-learn's vectorizers count them)."""
+        if self._lookup is None:
+            self._lookup = self._vocab()
+        coef = self.params["coef"]
+        blocks = (("word", word_terms, self.cfg.word_ngrams, 0),
+                  ("char", char_wb_terms, self.cfg.char_ngrams, len(self.params["word_vocab"])))
+        out = np.full(len(texts), float(self.params["intercept"][0]))
+        for i, text in enumerate(texts):
+            for k, (name, terms, ngrams, offset) in enumerate(blocks):
+                counts = Counter(t for t in terms(str(text), ngrams) if t in self._lookup[k])
+                if not counts:
+                    continue
+                idx = np.fromiter((self._lookup[k][t] for t in counts), np.int64, len(counts))
+                w = (1.0 + np.log(np.fromiter(counts.values(), np.float64, len(counts)))) * self.params[f"{name}_idf"][idx]
+                out[i] += float(w @ coef[offset + idx]) / float(np.sqrt(w @ w))
+        return out
+
+    def predict_sparse(self, texts: Sequence[str]) -> np.ndarray:
+        """Predict [N] through scikit-learn's vectorizers and the sparse TF-IDF matrix (the fit-time path)."""
         X = self._features([str(t) for t in texts])
         return np.asarray(X @ self.params["coef"] + self.params["intercept"][0], dtype=np.float64)
 
@@ -145,5 +197,5 @@ class TfidfRidge:
         """Read arrays written by save()."""
         with np.load(path, allow_pickle=False) as z:
             self.params = {k: z[k] for k in z.files}
-        self._vec = None
+        self._vec, self._lookup = None, None
         return self

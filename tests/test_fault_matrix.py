@@ -585,20 +585,45 @@ def test_score_killed_mid_batch_leaves_no_csv_and_a_rerun_is_whole(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "reelscore", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=ENV)
 
-    def reading_a_later_clip() -> bool:  # the process has c3.mp4 or later open: scoring is mid-batch
-        try:
-            fds = [os.readlink(f"/proc/{p.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{p.pid}/fd")]
-        except OSError:
-            return False
+    def family() -> list[int]:  # the process and its worker processes (12 clips: `score` starts workers)
+        kids: dict[int, list[int]] = {}
+        for d in os.listdir("/proc"):
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1]) if d.isdigit() else None
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid is not None:
+                kids.setdefault(ppid, []).append(int(d))
+        out, todo = [], [p.pid]
+        while todo:
+            out.append(todo.pop())
+            todo.extend(kids.get(out[-1], []))
+        return out
+
+    def reading_a_later_clip() -> bool:  # some process of the run has c3.mp4 or later open: mid-batch
+        fds = []
+        for pid in family():
+            try:
+                fds += [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            except OSError:
+                continue
         return any(Path(f).name in {f"c{i}.mp4" for i in range(3, 12)} for f in fds)
 
     deadline = time.time() + 120
     while time.time() < deadline and p.poll() is None and not reading_a_later_clip():
         time.sleep(0.01)
     assert p.poll() is None, "score ended before it could be killed"
+    workers = [w for w in family() if w != p.pid]
     p.send_signal(signal.SIGKILL)
     p.wait(30)
     assert not out.exists() and (not out.parent.exists() or _temps(out.parent) == [])
+    deadline = time.time() + 30  # the workers do not outlive the run
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                                         for w in workers if Path(f"/proc/{w}").exists()):
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()
+             and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == [], f"worker processes left running: {alive}"
     r = _cli(args)
     assert r.returncode == 0, r.stderr
     assert len(pd.read_csv(out)) == 12 and _temps(out.parent) == []

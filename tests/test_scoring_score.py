@@ -245,3 +245,18 @@ def test_score_csv_feeds_evaluate_as_is(trained, tmp_path):
     pd.DataFrame({"Id": [p.stem for p in clips], "ECR": [0.9, 0.7, 0.5, 0.3, 0.1]}).to_csv(truth, index=False)
     r = CliRunner().invoke(app, ["evaluate", "--protocol", "evqa", "--pred", str(out), "--truth", str(truth), "--bootstrap", "0"])
     assert r.exit_code == 0, r.output
+
+
+def test_auto_workers_take_a_process_per_core_for_batches_memory_permitting(monkeypatch):
+    import reelscore.scoring as sc
+
+    monkeypatch.setattr(sc.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(sc, "_available_memory", lambda: 8 * 2**30)
+    assert [sc.auto_workers(n) for n in (1, 3, 4, 6, 100)] == [1, 1, 2, 2, 2]
+    assert sc.auto_workers(100, device="cuda") == 1  # one process shares the GPU
+    monkeypatch.setattr(sc.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert sc.auto_workers(10) == 5 and sc.auto_workers(100) == 8  # two videos per worker; 8 GiB for 8
+    monkeypatch.setattr(sc, "_available_memory", lambda: 2**29)
+    assert sc.auto_workers(100) == 1
+    monkeypatch.setattr(sc, "_available_memory", lambda: None)
+    assert sc.auto_workers(100) == 16

@@ -73,7 +73,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         quality_model: str = typer.Option("quality-default", help="Quality model directory or shipped alias."),
         timeline: bool = typer.Option(True, "--timeline/--no-timeline", help="Per-second quality and first-5-s engagement."),
         top_k: int = typer.Option(5, min=1, max=521, help="How many audio tags and semantic classes to report."),
-        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the models once); output keeps input order."),
+        workers: int = typer.Option(0, "--workers", min=0, help="Worker processes (each loads the models once); 0 = auto: one per core once there are two videos per core and memory for ~1 GiB each, else 1. Output keeps input order."),
         engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
         clip_checkpoint: Optional[Path] = typer.Option(None, "--clip-checkpoint", help="Local CLIP ViT-B/32 (Hugging Face layout) for the engagement model's CLIP member."),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N for the networks (a GPU is used only when asked)."),
@@ -94,7 +94,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         import time
 
         from reelscore.common.progress import make_progress
-        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, expand_inputs, score_many
+        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, auto_workers, expand_inputs, score_many
 
         if csv_out is not None:
             typer.echo("reelscore score: --csv is deprecated, use --out/-o (same file)", err=True)
@@ -180,6 +180,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
                     sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
             typer.echo(f"scored 0/{len(items)} video(s); {len(items)} failed (no model was loaded)", err=True)
             raise typer.Exit(1)
+        if workers == 0:
+            workers = auto_workers(len(items), device)
         local = workers == 1 and engine == "local"
         scorer = Scorer(cfg).load() if local else None  # with workers, each worker loads the models itself
         for part, why in (scorer.problems if scorer is not None else {}).items():

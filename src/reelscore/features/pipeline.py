@@ -180,6 +180,9 @@ _WORKER: VideoProcessor | None = None
 
 def _init_worker(store_path: str, cfg_dict: dict) -> None:
     global _WORKER
+    from reelscore.common.process import die_with_parent
+
+    die_with_parent()()  # a killed `extract` takes its workers with it (idle ones would wait forever)
     _WORKER = VideoProcessor(store_path, ExtractConfig(**cfg_dict))
 
 

@@ -51,11 +51,11 @@ class Forest:
         return int(self.feature.shape[0])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predictions [N] for rows X [N, D] (D at least the model's feature count)."""
+        """Predictions [N] for rows X [N, D] (D the model's feature count)."""
         X = np.asarray(X, np.float64)
         if X.ndim == 1:
             X = X[None, :]
-        if X.shape[1] < self.n_features:
+        if X.shape[1] != self.n_features:  # the libraries refuse a shape mismatch too (columns would be misread)
             raise ValueError(f"the model reads {self.n_features} features, the rows have {X.shape[1]}")
         if self.kind == "xgboost":
             X = X.astype(np.float32)

@@ -177,3 +177,49 @@ def test_auto_streams_only_a_grid_larger_than_the_bound(clip):
     assert res.inputs.frames is None and set(res.inputs.grid_results) == {"technical", "semantic"}
     an.stream_above_bytes = 256 * 2**20
     assert an.keeps_grid(None, 3600.0) is False and an.keeps_grid(None, 0.5, (64, 112)) is True
+
+
+@pytest.fixture(scope="module")
+def bclip(tmp_path_factory):
+    from reelscore.media.synth import make_clip
+
+    # x264 "veryfast" makes B pictures nothing references: the ones a one-thread decode may skip
+    return make_clip(tmp_path_factory.mktemp("skip") / "b.mp4", seconds=5.0, width=96, height=160, fps=20, seed=11)
+
+
+def test_skipping_unread_pictures_returns_the_full_decodes_frames(bclip):
+    grid = np.arange(0.0, 5.0, 0.5)
+    with VideoReader(bclip, short_side=48, threads=1) as full:
+        want = full.frames_at(grid).frames
+        first_want = [a for _, a in zip(range(12), (f for _, f in VideoReader(bclip, threads=1).iter_frames()))]
+        n_full = full.decoded_frames
+    with VideoReader(bclip, short_side=48, threads=1) as r:
+        times, packets = r.packet_table()
+        assert times.size == packets.sizes.size == 100
+        assert r.skip_unread(times, grid, first=12)
+        got_first = r.tap_first(12)
+        got = r.frames_at(grid).frames
+        r.finish_taps()
+        n_skip = r.decoded_frames
+    np.testing.assert_array_equal(got, want)
+    assert len(got_first) == 12 and all(np.array_equal(a, b) for (_, a), b in zip(got_first, first_want))
+    assert n_skip < n_full  # some pictures were never decoded
+    with VideoReader(bclip, threads=2) as r:  # frame threads: the switch would reach the decoder late
+        assert not r.can_skip and not r.skip_unread(r.packet_table()[0], grid)
+
+
+def test_analysis_on_one_thread_skips_unread_pictures_with_the_same_outputs(bclip):
+    from reelscore.features.analysis import Analyzer
+
+    names = ["technical", "semantic", "motion", "nativeq", "bitstream"]
+    outs = {}
+    for flag in (False, True):
+        an = Analyzer.from_names(names, threads=1)
+        an.skip_unread = flag
+        res = an.analyze(str(bclip))
+        assert res.errors == {}, res.errors
+        outs[flag] = res.outputs
+    for n in names:
+        np.testing.assert_array_equal(outs[True][n].pooled, outs[False][n].pooled, err_msg=n)
+        if outs[False][n].clips is not None:
+            np.testing.assert_array_equal(outs[True][n].clips, outs[False][n].clips, err_msg=n)

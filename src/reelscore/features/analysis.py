@@ -119,6 +119,9 @@ class Analyzer:
     # CPU (chunked conversion, a feeder thread; bench/stream_grid_ab.py), so short videos keep theirs.
     stream_grid: bool | None = None
     stream_above_bytes = 256 * 2**20  # ~3 min at 2 frames/s and 360x640; a 10-min video's grid is ~0.8 GB
+    # True: on one decoding thread, H.264/HEVC pictures no extractor reads and nothing references are not
+    # decoded (the frames read are bit-identical; bench/skip_unread_ab.py measures the saving)
+    skip_unread = True
 
     def __init__(self, extractors: list[Extractor], plan: FramePlan | None = None, device: str = "cpu",
                  threads: int = 2, batch_size: int | None = None, precision: str = "fp32") -> None:
@@ -277,8 +280,9 @@ class Analyzer:
                 taps = _tap_first_frames(reader, first)
                 qp_taps = {r: reader.tap_first_raw(r.qp_frames, _qp_of) for r in bits} if qp_here else {}
                 extra_t: dict[IndexFrames, np.ndarray] = {}
-                # one demux pass for every index request and for the packet sizes the bitstream request reads
-                times, packets = reader.packet_table() if index or qp_taps else (None, None)
+                # one demux pass for every index request, the packet sizes the bitstream request reads, and
+                # the frame times that let a one-thread decoder skip pictures nobody reads
+                times, packets = reader.packet_table() if index or qp_taps or reader.can_skip else (None, None)
                 for r in index:
                     if times.size == 0:
                         inputs.extra_missing[r] = "no frames"
@@ -287,6 +291,9 @@ class Analyzer:
                     extra_t[r] = times[idx]
                 caught = {r: reader.tap_at(ts) for r, ts in extra_t.items()}
                 extra_all = np.unique(np.concatenate(list(extra_t.values()))) if extra_t else np.zeros(0)
+                if self.skip_unread and times is not None and times.size == packets.sizes.size:  # every frame timed
+                    first_n = max([r.n for r in first] + [r.qp_frames for r in qp_taps], default=0)
+                    reader.skip_unread(times, np.concatenate([grid, extra_all]), first=first_n)
                 held = self._decode_grid(reader, grid, extra_all, inputs, passes)
                 reader.finish_taps()
             for r in bits:

@@ -108,6 +108,7 @@ class VideoReader:
         self._ordinal: int | None = None
         self._hold_until = 0  # no seeking until this many frames from the start were decoded
         self._pending: list = []  # (kind, spec, collected) of each tap, for finish_taps
+        self._needed: set[float] | None = None  # frame times some caller reads (skip_unread); None: all
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> "VideoReader":
@@ -131,6 +132,7 @@ class VideoReader:
     # -- decoding --------------------------------------------------------
     def _open_stream(self) -> None:
         self._stream = video_streams(self._container)[0]
+        self._skip_mode = "DEFAULT"  # a fresh decoder decodes every frame
         cc = self._stream.codec_context
         if self._export_qp:
             cc.thread_type = "NONE"
@@ -197,6 +199,12 @@ class VideoReader:
 
         try:
             for packet in self._container.demux(self._stream):
+                if self._needed is not None:
+                    want = packet.pts is None or (float(packet.pts * self._tb) - self._origin) in self._needed
+                    mode = "DEFAULT" if want else "NONREF"
+                    if mode != self._skip_mode:
+                        self._stream.codec_context.skip_frame = mode
+                        self._skip_mode = mode
                 for frame in packet.decode():
                     self.decoded_frames += 1
                     if from_key and not frame.key_frame:
@@ -400,6 +408,28 @@ class VideoReader:
     def frame_times(self) -> np.ndarray:
         """Presentation times (s) of every frame, from a demux-only pass (no decoding)."""
         return self.packet_table()[0]
+
+    SKIPPABLE_CODECS = frozenset({"h264", "hevc"})  # mark non-reference pictures in the bitstream
+
+    @property
+    def can_skip(self) -> bool:
+        """Whether `skip_unread` can work here: one decoding thread and a codec that marks non-reference
+        pictures (with frame threads the decoder would see the switch packets late)."""
+        return (self._export_qp or self._threads == 1) and self._stream.codec_context.name in self.SKIPPABLE_CODECS
+
+    def skip_unread(self, times: np.ndarray, read_at: np.ndarray, first: int = 0) -> bool:
+        """Decode only the pictures some caller reads or others depend on: a non-reference picture (nothing
+        is predicted from it) that is neither displayed at one of `read_at` (s) nor among the first `first`
+        frames is not decoded at all. Every frame that is returned is bit-identical to a full decode
+        (tested); frames in between are simply never produced. `times` are every frame's times
+        (`packet_table()[0]`). Returns whether skipping is on (see `can_skip`)."""
+        times = np.asarray(times, np.float64)
+        if not self.can_skip or times.size == 0:
+            return False
+        at = np.asarray(read_at, np.float64).ravel()
+        idx = np.clip(np.searchsorted(times, at + EPS, side="right") - 1, 0, times.size - 1)
+        self._needed = {float(t) for t in times[idx]} | {float(t) for t in times[: max(0, int(first))]}
+        return True
 
     def packet_table(self):
         """One demux-only pass (no decoding): the presentation times (s, sorted) of every frame, and every

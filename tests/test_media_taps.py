@@ -187,7 +187,12 @@ def bclip(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("skip") / "b.mp4", seconds=5.0, width=96, height=160, fps=20, seed=11)
 
 
-def test_skipping_unread_pictures_returns_the_full_decodes_frames(bclip):
+@pytest.mark.parametrize("codec", ["h264", "libx265"])
+def test_skipping_unread_pictures_returns_the_full_decodes_frames(bclip, tmp_path, codec):
+    if codec != "h264":
+        from reelscore.media.synth import make_clip
+
+        bclip = make_clip(tmp_path / "b.mp4", seconds=5.0, width=96, height=160, fps=20, codec=codec, seed=12)
     grid = np.arange(0.0, 5.0, 0.5)
     with VideoReader(bclip, short_side=48, threads=1) as full:
         want = full.frames_at(grid).frames

@@ -361,11 +361,12 @@ def frame_descriptors(rgb: np.ndarray, prev_y: np.ndarray | None = None, with_br
         r = cv2.filter2D(y8, cv2.CV_16S, k, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
         noise = float(np.sqrt(np.pi / 2.0) * cv2.norm(r, cv2.NORM_L1) / (6.0 * (w - 2) * (h - 2)))
     mean, sd = cv2.meanStdDev(y)
+    lap_sd, mag_sd = cv2.meanStdDev(lap)[1][0, 0], cv2.meanStdDev(mag)[1][0, 0]  # double sums: ~1e-14 of NumPy's
     n = y.size
     vals = [
-        float(lap.astype(np.float64).var()),
+        float(lap_sd) ** 2,
         float(cv2.norm(mag, cv2.NORM_L2SQR)) / n / 255.0**2,
-        float(mag.std()),
+        float(mag_sd),
         blur,
         block,
         noise,

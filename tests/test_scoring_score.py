@@ -248,7 +248,7 @@ def test_score_csv_feeds_evaluate_as_is(trained, tmp_path):
 
 
 def test_auto_workers_take_a_process_per_core_for_batches_memory_permitting(monkeypatch):
-    import reelscore.scoring as sc
+    import reelscore.common.process as sc
 
     monkeypatch.setattr(sc.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(sc, "_available_memory", lambda: 8 * 2**30)

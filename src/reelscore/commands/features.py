@@ -36,7 +36,7 @@ def _extract_cmd(
     manifest: Path = typer.Argument(..., help="Manifest CSV (Id,path[,title,description,caption] or SnapUGC Id,Title,Description).", show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Feature store directory (created if missing).", show_default=False),
     extractors: Optional[str] = typer.Option(None, "--extractors", "-e", help="Comma-separated extractor names (default: semantic,technical,motion,audio,text)."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes (or Ray actors)."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (or Ray actors); 0 = auto: one per core once there are two videos per core and memory for ~1 GiB each, else 1."),
     engine: str = typer.Option("local", "--engine", help="local (process pool) or ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local Ray)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (for the neural extractors)."),
@@ -76,6 +76,10 @@ def _extract_cmd(
             options[name] = {key: str(val)}
     try:
         df = read_manifest(manifest, videos_dir)
+        if workers == 0:
+            from reelscore.common.process import auto_workers
+
+            workers = auto_workers(len(df), device)
         summary = extract(
             df,
             out,

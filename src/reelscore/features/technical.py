@@ -38,13 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from reelscore.features.base import (
-    GRID_CHUNK,
     Extractor,
     ExtractorOutput,
     GridPass,
     VideoInputs,
     clip_index,
     clip_starts,
+    feed_pass,
     grid_pass_result,
     n_clips,
     pool_by_clip,
@@ -484,10 +484,7 @@ class TechnicalExtractor(Extractor):
 
     def per_frame(self, frames: np.ndarray) -> np.ndarray:
         """Descriptors of a frame stack [N, H, W, 3] → float64 [N, len(DESCRIPTORS)] (the grid pass, in one go)."""
-        p = self.grid_pass()
-        for s in range(0, len(frames), GRID_CHUNK):
-            p.add(frames[s: s + GRID_CHUNK], np.zeros(len(frames[s: s + GRID_CHUNK])))
-        return p.result()[0]
+        return feed_pass(self.grid_pass(), frames)[0]
 
     @staticmethod
     def _pool(vals: np.ndarray) -> np.ndarray:

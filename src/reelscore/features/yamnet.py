@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from reelscore.common.cache import model_cache_dir
+from reelscore.features.base import window_blocks
 
 SAMPLE_RATE = 16000
 WIN = 400
@@ -41,12 +42,6 @@ SPEECH_IDX = list(range(0, 6)) + [65]  # Speech .. Speech synthesizer, Hubbub (a
 MUSIC_IDX = list(range(24, 33)) + [35] + list(range(132, 277)) + list(range(456, 459))
 
 _lock = threading.Lock()
-
-
-def cache_dir() -> Path:
-    """Where unpacked and exported model files live (~/.cache/reelscore/models, $REELSCORE_CACHE/models, or
-    $REELSCORE_MODEL_CACHE)."""
-    return model_cache_dir()
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,7 +75,7 @@ def unpacked_model() -> Path:
     import tempfile
 
     src = model_zip()
-    dest = cache_dir() / f"yamnet_w8a8-{src.stat().st_size}"
+    dest = model_cache_dir() / f"yamnet_w8a8-{src.stat().st_size}"
     with _lock:
         if not (dest / "model.onnx").exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -137,15 +132,10 @@ def quant_constants(path: Path) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=1)
 def _session():
-    import onnxruntime as ort
+    from reelscore.common.threads import cpu_session
 
     path = unpacked_model()
-    q = quant_constants(path)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    return sess, q
+    return cpu_session(path, 1), quant_constants(path)
 
 
 @functools.lru_cache(maxsize=1)
@@ -175,8 +165,7 @@ def log_mel(wave: np.ndarray) -> np.ndarray:
     out = np.empty((n, N_MELS), np.float32)
     # in blocks of frames: the framed signal and its spectrum would otherwise grow with the length
     # (~1.3 GB for an hour); every frame is computed alone, so the blocks do not change values
-    for a in range(0, n, MEL_BLOCK):
-        idx = np.arange(WIN)[None, :] + HOP * np.arange(a, min(n, a + MEL_BLOCK))[:, None]
+    for a, idx in window_blocks(n, WIN, HOP, MEL_BLOCK):
         mag = np.abs(np.fft.rfft(x[idx].astype(np.float64) * window, n=NFFT, axis=1))
         out[a: a + len(idx)] = np.log(mag @ mel_matrix() + LOG_OFFSET)
     return out

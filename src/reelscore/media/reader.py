@@ -108,7 +108,8 @@ class VideoReader:
         self._ordinal: int | None = None
         self._hold_until = 0  # no seeking until this many frames from the start were decoded
         self._pending: list = []  # (kind, spec, collected) of each tap, for finish_taps
-        self._needed: set[float] | None = None  # frame times some caller reads (skip_unread); None: all
+        self._needed: set[int] | None = None  # pts of the pictures some caller reads (skip_unread); None: all
+        self._frame_pts: np.ndarray | None = None  # every frame's pts, sorted (packet_table; None: some untimed)
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> "VideoReader":
@@ -200,8 +201,7 @@ class VideoReader:
         try:
             for packet in self._container.demux(self._stream):
                 if self._needed is not None:
-                    want = packet.pts is None or (float(packet.pts * self._tb) - self._origin) in self._needed
-                    mode = "DEFAULT" if want else "NONREF"
+                    mode = "DEFAULT" if packet.pts is None or packet.pts in self._needed else "NONREF"
                     if mode != self._skip_mode:
                         self._stream.codec_context.skip_frame = mode
                         self._skip_mode = mode
@@ -417,18 +417,19 @@ class VideoReader:
         pictures (with frame threads the decoder would see the switch packets late)."""
         return (self._export_qp or self._threads == 1) and self._stream.codec_context.name in self.SKIPPABLE_CODECS
 
-    def skip_unread(self, times: np.ndarray, read_at: np.ndarray, first: int = 0) -> bool:
+    def skip_unread(self, read_at: np.ndarray, first: int = 0) -> bool:
         """Decode only the pictures some caller reads or others depend on: a non-reference picture (nothing
         is predicted from it) that is neither displayed at one of `read_at` (s) nor among the first `first`
         frames is not decoded at all. Every frame that is returned is bit-identical to a full decode
-        (tested); frames in between are simply never produced. `times` are every frame's times
-        (`packet_table()[0]`). Returns whether skipping is on (see `can_skip`)."""
-        times = np.asarray(times, np.float64)
-        if not self.can_skip or times.size == 0:
+        (tested); frames in between are simply never produced. Needs `packet_table()` first (every frame's
+        time) and every packet timed; returns whether skipping is on (see `can_skip`)."""
+        pts = self._frame_pts
+        if not self.can_skip or pts is None or pts.size == 0:
             return False
+        times = np.array([float(p * self._tb) - self._origin for p in pts.tolist()])  # as _time_of reads them
         at = np.asarray(read_at, np.float64).ravel()
         idx = np.clip(np.searchsorted(times, at + EPS, side="right") - 1, 0, times.size - 1)
-        self._needed = {float(t) for t in times[idx]} | {float(t) for t in times[: max(0, int(first))]}
+        self._needed = set(pts[idx].tolist()) | set(pts[: max(0, int(first))].tolist())
         return True
 
     def packet_table(self):
@@ -438,7 +439,7 @@ class VideoReader:
 
         from reelscore.media.bitstream import PacketStats
 
-        times, sizes, keys = [], [], []
+        pts, sizes, keys = [], [], []
         self._rewind()  # from the very first packet, in every container (a seek to 0 is not exact in MPEG-TS)
         try:
             for pkt in self._container.demux(self._stream):
@@ -446,9 +447,11 @@ class VideoReader:
                     sizes.append(int(pkt.size))
                     keys.append(bool(pkt.is_keyframe))
                     if pkt.pts is not None:
-                        times.append(float(pkt.pts * self._tb) - self._origin)
+                        pts.append(int(pkt.pts))
         except av.error.FFmpegError as exc:
             raise self._wrap(exc) from None
         self._gen = None
-        return (np.array(sorted(times), dtype=np.float64),
+        pts.sort()
+        self._frame_pts = np.array(pts, dtype=np.int64) if len(pts) == len(sizes) else None
+        return (np.array([float(p * self._tb) - self._origin for p in pts], dtype=np.float64),
                 PacketStats(np.asarray(sizes, dtype=np.int64), np.asarray(keys, dtype=bool)))

@@ -102,15 +102,10 @@ class SignalsMember:
         self.model.booster_.save_model(str(d / "signals.txt"))
 
     def load(self, d: Path) -> "SignalsMember":
-        """Read signals.txt: evaluated by `trees` (same predictions, no lightgbm import), else LightGBM."""
-        from reelscore.models.trees import TreeModelError, read_lightgbm
+        """Read signals.txt (evaluated by `trees`: same predictions, no lightgbm import)."""
+        from reelscore.models import trees
 
-        try:
-            self.model = read_lightgbm(d / "signals.txt")
-        except TreeModelError:
-            import lightgbm as lgb
-
-            self.model = lgb.Booster(model_file=str(d / "signals.txt"))
+        self.model = trees.load(d / "signals.txt", "lightgbm")
         return self
 
 

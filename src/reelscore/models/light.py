@@ -8,8 +8,8 @@ the pooled vectors of a FeatureStore (`store.pooled(extractors)`), kinds `ridge`
 
 from __future__ import annotations
 
-import sys
 import dataclasses
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reelscore.models.registry import ModelBase, ModelError, register_kind, write_model_json, read_model_json
+from reelscore.models.registry import (
+    ModelBase,
+    ModelError,
+    read_model_json,
+    register_kind,
+    write_model_json,
+)
 
 
 @dataclass
@@ -100,8 +106,8 @@ class GBDTLearner:
 
     def __init__(self, cfg: LearnerConfig) -> None:
         self.cfg = cfg
-        self.booster = None
-        self.forest = None  # a loaded model, evaluated without lightgbm
+        self.booster = None  # a fitted model
+        self.forest = None  # or a loaded one (models.trees.load)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "GBDTLearner":
         """Fit on X [N, D], y [N]."""
@@ -123,29 +129,27 @@ class GBDTLearner:
             "deterministic": True,
             "force_row_wise": True,
         }
-        self.booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=c.gbdt_rounds)
+        self.booster, self.forest = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=c.gbdt_rounds), None
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predict [N]."""
-        if self.booster is None and self.forest is not None:
+        if self.forest is not None:
             return self.forest.predict(X)
         return np.asarray(self.booster.predict(X, num_threads=self.cfg.threads), dtype=np.float64)
 
     def save(self, path: Path) -> None:
-        """Write the LightGBM text model."""
+        """Write the LightGBM text model (a loaded one: its file, copied)."""
+        if self.booster is None:
+            shutil.copyfile(self.forest.path, path)
+            return
         self.booster.save_model(str(path))
 
     def load(self, path: Path) -> "GBDTLearner":
-        """Read a LightGBM text model: evaluated by `trees` (same predictions, no lightgbm import), else LightGBM."""
-        from reelscore.models.trees import TreeModelError, read_lightgbm
+        """Read a LightGBM text model (evaluated by `trees` when it can be: same predictions, no lightgbm import)."""
+        from reelscore.models import trees
 
-        try:
-            self.forest, self.booster = read_lightgbm(path), None
-        except TreeModelError:
-            import lightgbm as lgb
-
-            self.forest, self.booster = None, lgb.Booster(model_file=str(path))
+        self.forest, self.booster = trees.split(trees.load(path, "lightgbm"))
         return self
 
 
@@ -156,8 +160,8 @@ class XGBLearner:
 
     def __init__(self, cfg: LearnerConfig) -> None:
         self.cfg = cfg
-        self.booster = None
-        self.forest = None  # a loaded model, evaluated without xgboost
+        self.booster = None  # a fitted model
+        self.forest = None  # or a loaded one (models.trees.load)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "XGBLearner":
         """Fit on X [N, D], y [N]."""
@@ -174,32 +178,29 @@ class XGBLearner:
             "seed": c.seed,
             "tree_method": "hist",
         }
-        self.booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=c.xgb_rounds)
+        self.booster, self.forest = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=c.xgb_rounds), None
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predict [N]."""
-        if self.booster is None and self.forest is not None:
+        if self.forest is not None:
             return self.forest.predict(X)
         import xgboost as xgb
 
         return np.asarray(self.booster.predict(xgb.DMatrix(X)), dtype=np.float64)
 
     def save(self, path: Path) -> None:
-        """Write the XGBoost JSON model."""
+        """Write the XGBoost JSON model (a loaded one: its file, copied)."""
+        if self.booster is None:
+            shutil.copyfile(self.forest.path, path)
+            return
         self.booster.save_model(str(path))
 
     def load(self, path: Path) -> "XGBLearner":
-        """Read an XGBoost JSON model: evaluated by `trees` (same predictions, no xgboost import), else XGBoost."""
-        from reelscore.models.trees import TreeModelError, read_xgboost
+        """Read an XGBoost JSON model (evaluated by `trees` when it can be: same predictions, no xgboost import)."""
+        from reelscore.models import trees
 
-        try:
-            self.forest, self.booster = read_xgboost(path), None
-        except TreeModelError:
-            import xgboost as xgb
-
-            self.forest, self.booster = None, xgb.Booster()
-            self.booster.load_model(str(path))
+        self.forest, self.booster = trees.split(trees.load(path, "xgboost"))
         return self
 
 

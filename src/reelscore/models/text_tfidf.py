@@ -183,11 +183,6 @@ class TfidfRidge:
                 out[i] += float(w @ coef[offset + idx]) / float(np.sqrt(w @ w))
         return out
 
-    def predict_sparse(self, texts: Sequence[str]) -> np.ndarray:
-        """Predict [N] through scikit-learn's vectorizers and the sparse TF-IDF matrix (the fit-time path)."""
-        X = self._features([str(t) for t in texts])
-        return np.asarray(X @ self.params["coef"] + self.params["intercept"][0], dtype=np.float64)
-
     def save(self, path: Path) -> None:
         """Write vocabularies, IDF, coefficients and the chosen alpha as .npz."""
         with open(path, "wb") as fh:

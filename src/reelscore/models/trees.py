@@ -47,6 +47,8 @@ class Forest:
     n_features: int
     base: float = 0.0  # XGBoost's base score (LightGBM folds its start into the first tree)
     path: str | None = None  # the model file, for the library on large batches
+    _lib: "LibraryModel | None" = None  # loaded at the first large batch
+    _no_lib: bool = False
 
     LIBRARY_ROWS = 512  # above this many rows the library (imported once, ~2 s) beats the NumPy walk
     CHUNK = 256  # rows walked at a time (bounds the [rows, trees] index arrays)
@@ -65,24 +67,14 @@ class Forest:
         if X.shape[1] != self.n_features:  # the libraries refuse a shape mismatch too (columns would be misread)
             raise ValueError(f"the model reads {self.n_features} features, the rows have {X.shape[1]}")
         if X.shape[0] > self.LIBRARY_ROWS and self.path is not None and (self.kind == "lightgbm" or np.isfinite(X[~np.isnan(X)]).all()):
-            lib = self._library()
-            if lib is not None:
-                return lib(X)
+            if self._lib is None and not self._no_lib:
+                try:
+                    self._lib = LibraryModel(self.kind, self.path)
+                except ImportError:
+                    self._no_lib = True  # no library here: walk every batch
+            if self._lib is not None:
+                return self._lib.predict(X)
         return np.concatenate([self._walk(X[s: s + self.CHUNK]) for s in range(0, X.shape[0], self.CHUNK)] or [np.zeros(0)])
-
-    def _library(self):
-        try:
-            if self.kind == "lightgbm":
-                import lightgbm as lgb
-
-                booster = lgb.Booster(model_file=self.path)
-                return lambda X: np.asarray(booster.predict(X), np.float64)
-            import xgboost as xgb
-
-            booster = xgb.Booster(model_file=self.path)
-            return lambda X: np.asarray(booster.predict(xgb.DMatrix(X)), np.float64)
-        except ImportError:
-            return None
 
     def _walk(self, X: np.ndarray) -> np.ndarray:
         if self.kind == "xgboost":
@@ -120,6 +112,43 @@ class Forest:
         is_missing = ((miss == 1) & (x > -_ZERO) & (x <= _ZERO)) | ((miss == 2) & np.isnan(x))
         with np.errstate(invalid="ignore"):
             return np.where(is_missing, dleft, x <= thr)
+
+
+class LibraryModel:
+    """The same model file predicted by its own library (LightGBM or XGBoost), float64 out."""
+
+    def __init__(self, kind: str, path: str | Path) -> None:
+        self.kind = kind
+        if kind == "lightgbm":
+            import lightgbm as lgb
+
+            self.booster = lgb.Booster(model_file=str(path))
+        else:
+            import xgboost as xgb
+
+            self.booster = xgb.Booster(model_file=str(path))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions [N] of rows X [N, D]."""
+        if self.kind == "lightgbm":
+            return np.asarray(self.booster.predict(X), np.float64)
+        import xgboost as xgb
+
+        return np.asarray(self.booster.predict(xgb.DMatrix(X)), np.float64)
+
+
+def load(path: str | Path, kind: str) -> "Forest | LibraryModel":
+    """A saved LightGBM ("lightgbm") or XGBoost ("xgboost") model ready to predict: evaluated here when it
+    can be (no library import), else by its library."""
+    try:
+        return read_lightgbm(path) if kind == "lightgbm" else read_xgboost(path)
+    except TreeModelError:
+        return LibraryModel(kind, path)
+
+
+def split(model: "Forest | LibraryModel") -> tuple["Forest | None", object]:
+    """(forest, None) for a model evaluated here, (None, the library's booster) for one it refused."""
+    return (model, None) if isinstance(model, Forest) else (None, model.booster)
 
 
 def _pad(rows: list[np.ndarray], fill, dtype) -> np.ndarray:

@@ -43,13 +43,15 @@ GROUPS = {
     "technical+bitstream+nativeq+bandstats+piqe": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|bandstats:.*|piqe:.*)$",
     "technical+bitstream+bandstats": r"^(technical:.*_mean|bitstream:.*|bandstats:.*)$",
     "technical+bitstream+nativeq+bandstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|bandstats:.*)$",
+    "technical+bitstream+nativeq+bandstats+sharpmap": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|bandstats:.*|sharpmap:.*)$",
+    "sharpmap": r"^sharpmap:.*$",
     "technical+bitstream+niqe": r"^(technical:.*_mean|bitstream:.*|niqe:.*)$",
     "technical+bitstream+nativeq+motion": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|motion:.*)$",
     "technical+bitstream+nativeq+fragstats": r"^(technical:.*_mean|bitstream:.*|nativeq:.*|fragstats:.*)$",
 }
 
 
-EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe", "bandstats", "piqe") if e in g.split("+")]
+EXTRACTORS_OF = {g: [e for e in ("technical", "bitstream", "motion", "deepstats", "fragstats", "nativeq", "niqe", "bandstats", "piqe", "sharpmap") if e in g.split("+")]
                  for g in GROUPS}
 
 

@@ -23,6 +23,7 @@ _REGISTRY: dict[str, str] = {
     "nativeq": "reelscore.features.nativeq:NativeQualityExtractor",
     "niqe": "reelscore.features.niqe:NiqeExtractor",
     "bandstats": "reelscore.features.bandstats:BandStatsExtractor",
+    "sharpmap": "reelscore.features.sharpmap:SharpMapExtractor",
     "piqe": "reelscore.features.piqe:PiqeExtractor",
     "clip": "reelscore.features.clip_vit:ClipExtractor",
     "r3d18": "reelscore.features.r3d18:R3D18Extractor",

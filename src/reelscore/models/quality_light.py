@@ -7,6 +7,8 @@ task `quality`, kind `light`, so `reelscore predict --model DIR` writes `Id,MOS`
 
 from __future__ import annotations
 
+import warnings
+
 from typing import Any
 
 import numpy as np
@@ -54,7 +56,9 @@ class QualityLightModel(LightModel):
         # unlike any training source cannot push a linear model far outside what it has seen
         # (on held-out SnapUGC sources this raised the NTIRE final from 0.755 to 0.839).
         X = pooled.loc[pooled.index.intersection(labels.index), self.columns].to_numpy(dtype=np.float64)
-        with np.errstate(all="ignore"):
+        # a column no training video has (nativeq's TI is NaN by design) has no range: warned per fold, it was noise
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             lo, hi = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
         self.extra["feature_range"] = {"low": [_finite_or_none(v) for v in lo], "high": [_finite_or_none(v) for v in hi]}
         return self

@@ -56,6 +56,8 @@ def test_a_blurred_border_around_a_sharp_centre_reads_as_one():
     assert v[2] > even[2] + 0.5 and v[3] > even[3] + 0.5  # detail unevenly spread over the cells
     flat = region_values(detail_map(np.full((60, 80), 128, np.uint8)))
     np.testing.assert_array_equal(flat, 0.0)  # a flat frame is finite: no detail anywhere
+    tiny = region_values(detail_map(_texture(6, 40)))
+    assert np.isfinite(tiny[:2]).all() and np.isnan(tiny[2:]).all()  # too small for the 8x8 grid: spread unknown
 
 
 def test_extractor_reads_the_native_index_frames(tmp_path):

@@ -46,6 +46,8 @@ def region_values(detail: np.ndarray) -> np.ndarray:
     c = s_c / max(n_c, 1)
     p = (total - s_i) / max(detail.size - n_i, 1)
     r = (s_i - s_c) / max(n_i - n_c, 1)
+    if h < _CELLS or w < _CELLS:  # no 8x8 grid in a frame this small: the spread is unknown, not zero
+        return np.array([np.log((c + 1.0) / (p + 1.0)), np.log((c + 1.0) / (r + 1.0)), np.nan, np.nan], np.float64)
     # cells: integer bounds so every pixel belongs to exactly one cell
     ys, xs = np.linspace(0, h, _CELLS + 1).astype(int), np.linspace(0, w, _CELLS + 1).astype(int)
     sums = np.add.reduceat(np.add.reduceat(detail.astype(np.float64), ys[:-1], axis=0), xs[:-1], axis=1)

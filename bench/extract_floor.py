@@ -47,8 +47,8 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("REELSCORE_NO_PROGRESS", "1")
     import cv2
-
     from features_bench import decode_only, make_long_clip
+
     from reelscore.features import semantic
     from reelscore.features.pipeline import ExtractConfig, VideoProcessor
 

@@ -176,8 +176,8 @@ def main() -> None:
     s15 = folds15(X, y, groups, cols, codes)
     row("recipe + stacked step-classifier probabilities", s15, True, "15-fold")
     out["stacked_minus_recipe_15fold"] = qs.paired_delta(pd.Series(s15, index=lab.index), pd.Series(b15, index=lab.index), lab, args.boot)
-    from sklearn.model_selection import GroupKFold, cross_val_predict
     import lightgbm as lgb
+    from sklearn.model_selection import GroupKFold, cross_val_predict
 
     proba = cross_val_predict(lgb.LGBMClassifier(n_estimators=150, learning_rate=0.05, num_leaves=15, min_child_samples=10,
                                                  colsample_bytree=0.5, verbose=-1, n_jobs=2), X, codes, groups=groups,

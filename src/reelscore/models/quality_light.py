@@ -8,7 +8,6 @@ task `quality`, kind `light`, so `reelscore predict --model DIR` writes `Id,MOS`
 from __future__ import annotations
 
 import warnings
-
 from typing import Any
 
 import numpy as np

@@ -2,7 +2,7 @@
 
 Prerequisites (exact commands in bench/results/quality_sources.md):
   reelscore degrade SOURCES... -o SET --per-source 6 --capture 4 --max-duration-s 10 --label-runs 4 --label-max-side 720
-  reelscore extract SET/manifest.csv -o STORE -e technical,semantic,motion,deepstats,fragstats,bitstream
+  reelscore extract SET/manifest.csv -o STORE -e technical,semantic,motion,deepstats,fragstats,bitstream,nativeq,bandstats,sharpmap
 
 Usage:
   python bench/quality_sources_cv.py --set SET --store STORE [--out bench/results/quality_sources] [--boot 1000]

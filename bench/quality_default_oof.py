@@ -35,13 +35,12 @@ def main() -> None:
     oof = pd.read_csv(args.cv_predictions, dtype={"Id": str}).set_index("Id")["MOS"]
     pred = oof.loc[lab.index]
     m = B.metrics(pred, lab, pairs)
-    kind = lab["steps"].str.split(" > ").str[0].str.split("(").str[0].where(lab["workflow"] == "capture+transcode", lab["workflow"])
     out = {"n_versions": int(len(lab)), "n_sources": int(lab["source"].nunique()),
            "metrics": {k: m.get(k) for k in ("SROCC", "PLCC", "Rank1", "Rank2", "final")},
            "ci95_over_sources": B.boot(pred, lab, pairs, args.boot),
            "by_workflow": B.breakdown(pred, lab, lab["workflow"]),
            "by_resolution": B.breakdown(pred, lab, B.resolution_bucket(lab)),
-           "by_step": B.breakdown(pred, lab, kind)}
+           "by_step": B.breakdown(pred, lab, B.step_of(lab))}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{args.out}.json").write_text(json.dumps(out, indent=1, default=float) + "\n")
     B._plot(pred, lab, "quality-default: leave-one-source-out (train quality's own folds)", Path(f"{args.out}.png"))

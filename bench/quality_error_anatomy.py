@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 import tempfile
@@ -49,16 +48,16 @@ def fingerprints(path: str) -> dict:
     with av.open(path) as c:
         s = c.streams.video[0]
         sizes, keys = zip(*[(p.size, p.is_keyframe) for p in c.demux(s) if p.size]) or ((), ())
+    from reelscore.features.technical import noise_sigma
+
     ys, noise, hist = [], [], np.zeros(256)
-    k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
     with av.open(path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         for i, f in enumerate(c.decode(s)):
             y = f.to_ndarray(format="gray")
             if i % 8 == 0:
-                r = cv2.filter2D(y.astype(np.float32), -1, k)[1:-1, 1:-1]
-                noise.append(math.sqrt(math.pi / 2) * float(np.abs(r).mean()) / 6)
+                noise.append(noise_sigma(y))
                 hist += np.bincount(y.ravel(), minlength=256)
             h, w = y.shape
             sc = 180 / min(h, w)
@@ -83,12 +82,6 @@ def fingerprints(path: str) -> dict:
         "y_hi": float(p[250:].sum()), "y_lo": float(p[:6].sum()), "y_entropy": float(-(p * np.log2(np.maximum(p, 1e-12))).sum()),
         "y_empty_bins": float((hist[16:236] == 0).mean()), "noise_med": float(np.median(noise)), "noise_min": float(np.min(noise)),
     }
-
-
-def step_of(lab: pd.DataFrame) -> pd.Series:
-    """The distortion a version went through: its capture step, else its workflow."""
-    first = lab["steps"].str.split(" > ").str[0].str.split("(").str[0]
-    return first.where(lab["workflow"] == "capture+transcode", lab["workflow"])
 
 
 def folds15(X: np.ndarray, y: np.ndarray, groups: np.ndarray, cols: list[str], step_codes: np.ndarray | None) -> np.ndarray:
@@ -139,7 +132,7 @@ def main() -> None:
     X = pooled[cols].to_numpy(np.float64, copy=True)
     X[~np.isfinite(X)] = np.nan
     y, groups = lab["mos"].to_numpy(float), lab["source"].to_numpy()
-    step = step_of(lab)
+    step = qs.step_of(lab)
     out: dict = {"n_versions": int(len(lab)), "n_sources": int(lab["source"].nunique()), "recipe": f"{RECIPE} / light_gbdt"}
     rows = []
 

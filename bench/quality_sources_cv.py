@@ -231,6 +231,12 @@ def breakdown(pred: pd.Series, lab: pd.DataFrame, key: pd.Series) -> dict:
     return out
 
 
+def step_of(lab: pd.DataFrame) -> pd.Series:
+    """The distortion a version went through: its capture step, else its workflow."""
+    first = lab["steps"].str.split(" > ").str[0].str.split("(").str[0]
+    return first.where(lab["workflow"] == "capture+transcode", lab["workflow"])
+
+
 def resolution_bucket(lab: pd.DataFrame) -> pd.Series:
     """Short side of each source: <=360, <=540, <=720, >720."""
     import av

@@ -39,10 +39,13 @@ def detail_map(grey: np.ndarray) -> np.ndarray:
 def region_values(detail: np.ndarray) -> np.ndarray:
     """The four VALUES of one detail map (see the module docstring)."""
     h, w = detail.shape
-    box = lambda a, b: (slice(int(h * a), int(h * b)), slice(int(w * a), int(w * b)))  # noqa: E731
+
+    def box(a: float, b: float) -> tuple[float, int]:
+        part = detail[int(h * a):int(h * b), int(w * a):int(w * b)]
+        return float(part.sum(dtype=np.float64)), part.size
+
     total = float(detail.sum(dtype=np.float64))
-    s_c, s_i = (float(detail[box(a, b)].sum(dtype=np.float64)) for a, b in ((0.3, 0.7), (0.1, 0.9)))
-    n_c, n_i = (detail[box(a, b)].size for a, b in ((0.3, 0.7), (0.1, 0.9)))
+    (s_c, n_c), (s_i, n_i) = box(0.3, 0.7), box(0.1, 0.9)
     c = s_c / max(n_c, 1)
     p = (total - s_i) / max(detail.size - n_i, 1)
     r = (s_i - s_c) / max(n_i - n_c, 1)

@@ -110,6 +110,7 @@ class VideoReader:
         self._pending: list = []  # (kind, spec, collected) of each tap, for finish_taps
         self._needed: set[int] | None = None  # pts of the pictures some caller reads (skip_unread); None: all
         self._frame_pts: np.ndarray | None = None  # every frame's pts, sorted (packet_table; None: some untimed)
+        self._frame_times: np.ndarray | None = None  # the same frames' times (s), as packet_table returns them
 
     # -- context manager -------------------------------------------------
     def __enter__(self) -> "VideoReader":
@@ -423,10 +424,9 @@ class VideoReader:
         frames is not decoded at all. Every frame that is returned is bit-identical to a full decode
         (tested); frames in between are simply never produced. Needs `packet_table()` first (every frame's
         time) and every packet timed; returns whether skipping is on (see `can_skip`)."""
-        pts = self._frame_pts
+        pts, times = self._frame_pts, self._frame_times
         if not self.can_skip or pts is None or pts.size == 0:
             return False
-        times = np.array([float(p * self._tb) - self._origin for p in pts.tolist()])  # as _time_of reads them
         at = np.asarray(read_at, np.float64).ravel()
         idx = np.clip(np.searchsorted(times, at + EPS, side="right") - 1, 0, times.size - 1)
         self._needed = set(pts[idx].tolist()) | set(pts[: max(0, int(first))].tolist())
@@ -452,6 +452,7 @@ class VideoReader:
             raise self._wrap(exc) from None
         self._gen = None
         pts.sort()
+        times = np.array([float(p * self._tb) - self._origin for p in pts], dtype=np.float64)  # as _time_of reads them
         self._frame_pts = np.array(pts, dtype=np.int64) if len(pts) == len(sizes) else None
-        return (np.array([float(p * self._tb) - self._origin for p in pts], dtype=np.float64),
-                PacketStats(np.asarray(sizes, dtype=np.int64), np.asarray(keys, dtype=bool)))
+        self._frame_times = times if self._frame_pts is not None else None
+        return times, PacketStats(np.asarray(sizes, dtype=np.int64), np.asarray(keys, dtype=bool))

@@ -84,6 +84,11 @@ def test_ksvqe_fit_save_load_and_generic_predict(tiny_videos, tmp_path):
     from reelscore.models.registry import ModelError
 
     meta = json.loads((out / "model.json").read_text())
+    del meta["config"]["encoder"], meta["config"]["ema"]  # a model saved before those fields existed
+    (out / "model.json").write_text(json.dumps(meta))
+    old = load_model(out)
+    assert old.cfg.encoder == "conv"  # not the cpu preset's lite0: its weights are a conv encoder's
+    np.testing.assert_allclose(old.predict(paths), pred[:4], rtol=1e-5, atol=1e-5)
     meta["label_norm"] = {}
     (out / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="lacks label_norm.MOS"):
@@ -141,3 +146,85 @@ def test_ksvqe_learns_the_crf_order_on_unseen_content(tmp_path):
     model = KSVQEModel(ksvqe_config("tiny", epochs=40, seed=0)).fit(versions(0) + versions(3), np.r_[mos, mos])
     pred = model.predict(versions(5))
     assert spearmanr(pred, mos)[0] >= 0.8, pred
+
+
+def test_ksvqe_lite0_encoder_is_the_packaged_network_frozen(tiny_videos, tmp_path):
+    """The lite0 encoder's tokens are EfficientNet-Lite0's block-10 and block-15 maps pooled to the grid
+    (checked against an independent forward of the packaged network), no gradient reaches it, and a model
+    trained with cached tokens predicts the same after save/load (the encoder is re-read from its package)."""
+    import torch.nn.functional as F
+
+    from reelscore.features.semantic import load_efficientnet_lite0
+
+    cfg = ksvqe_config("tiny", encoder="lite0", epochs=2)
+    net = KSVQENet(cfg, dist_dim=4).train()
+    assert not net.encoder.model.training  # its batch norms stay in inference mode
+    side = cfg.grid * cfg.patch
+    img = torch.rand(2, 3, side, side)
+    ref = load_efficientnet_lite0()
+    with torch.no_grad():
+        h = ref._swish(ref._bn0(ref._conv_stem(img * 255 / 128 - 127 / 128)))
+        maps = {}
+        for i, b in enumerate(ref._blocks):
+            h = b(h, drop_connect_rate=None)
+            maps[i] = h
+    want = torch.cat([F.adaptive_avg_pool2d(maps[10], cfg.grid), F.adaptive_avg_pool2d(maps[15], cfg.grid)], 1)
+    got = net.encoder(img)
+    assert got.shape == (2, cfg.grid**2, 112 + 320)
+    torch.testing.assert_close(got, want.flatten(2).transpose(1, 2), rtol=1e-4, atol=1e-4)
+    out = net(torch.randn(2, cfg.frames, 3, side, side), img, torch.randn(2, 4))
+    out.sum().backward()
+    assert all(p.grad is None for p in net.encoder.parameters())
+    assert net.tok_proj.weight.grad.abs().sum() > 0
+
+    d, paths, mos = tiny_videos
+    model = KSVQEModel(cfg).fit(paths, mos)
+    pred = model.predict(paths)
+    back = load_model(model.save(tmp_path / "lite0"))
+    assert "EfficientNet-Lite0" in back.extra["encoder"] and back.config["encoder"] == "lite0"
+    np.testing.assert_allclose(back.predict(paths), pred, rtol=1e-5, atol=1e-5)
+
+
+def test_ksvqe_ema_keeps_the_average_of_the_weights(tiny_videos):
+    """With ema = 0 the final weights are the last step's; with ema close to 1 they stay near the start
+    (the moving average barely moves), and a middle decay lands between: the kept weights are the average."""
+    d, paths, mos = tiny_videos
+    samples = [load_sample(p, ksvqe_config("tiny"), train=True) for p in paths]
+
+    def head_weight(ema):
+        m = KSVQEModel(ksvqe_config("tiny", epochs=3, ema=ema)).fit_samples(samples, mos)
+        return m.net.head[1].weight.detach().clone(), m
+
+    torch.manual_seed(0)
+    init = KSVQENet(ksvqe_config("tiny"), dist_dim=samples[0].dist.shape[0]).head[1].weight.detach().clone()
+    w0, m0 = head_weight(0.0)
+    w_slow, _ = head_weight(0.9999)
+    w_mid, m_mid = head_weight(0.5)
+    moved = (w0 - init).abs().sum()
+    assert moved > 0
+    assert (w_slow - init).abs().sum() < 0.01 * moved  # 6 steps at 0.9999 keep ~0.06 % of the way
+    assert 0 < (w_mid - w0).abs().sum() < moved
+    assert m_mid.config["ema"] == 0.5 and np.isfinite(m_mid.predict_samples(samples)).all()
+
+
+def test_train_quality_ksvqe_cli_encoder_and_ema(tiny_videos, tmp_path):
+    """`train quality --model ksvqe --encoder lite0 --ema` records both in the model; a wrong encoder or
+    decay is one line naming the choices, before any video is decoded."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from reelscore.cli import app
+
+    d, paths, mos = tiny_videos
+    lab = tmp_path / "labels.csv"
+    pd.DataFrame({"name": [p.name for p in paths], "source": ["a", "a", "b", "b"], "path": [str(p) for p in paths],
+                  "mos": mos}).to_csv(lab, index=False)
+    base = ["train", "quality", "--labels", str(lab), "--model", "ksvqe", "--preset", "tiny", "--epochs", "1"]
+    bad = CliRunner().invoke(app, base + ["--out", str(tmp_path / "bad"), "--encoder", "resnet"])
+    assert bad.exit_code != 0 and "unknown KSVQE encoder 'resnet'" in bad.output and "lite0" in bad.output
+    assert "Traceback" not in bad.output and not (tmp_path / "bad").exists()
+    res = CliRunner().invoke(app, base + ["--out", str(tmp_path / "m"), "--encoder", "lite0", "--ema", "0.9", "--no-cv"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["config"]["encoder"] == "lite0" and meta["config"]["ema"] == 0.9

@@ -138,6 +138,8 @@ def train_quality_cmd(
     preset: str = typer.Option("cpu", "--preset", help="ksvqe: tiny or cpu."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="ksvqe: override epochs."),
     clip: Optional[Path] = typer.Option(None, "--clip", help="ksvqe: local CLIP vision checkpoint directory (transformers format)."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="ksvqe: patch encoder, conv (from scratch) or lite0 (frozen packaged EfficientNet-Lite0; the cpu preset's default)."),
+    ema: Optional[float] = typer.Option(None, "--ema", min=0.0, max=0.99999, help="ksvqe: decay of the weight moving average kept as the model (0 = off; cpu preset 0.998)."),
     folds: Optional[int] = typer.Option(None, "--folds", help="With --split-by source: K groups of sources instead of leave-one-source-out."),
     no_cv: bool = typer.Option(False, "--no-cv", help="Skip cross-validation; fit on everything."),
     trained_on: Optional[str] = typer.Option(None, "--trained-on", help="Text recorded in model.json: what the labels are."),
@@ -158,7 +160,7 @@ def train_quality_cmd(
             extractors=[e.strip() for e in extractors.split(",") if e.strip()], target=target,
             split_by=split_by, pairs=pairs, videos_dir=videos_dir, config=config, preset=preset,
             epochs=epochs, clip=clip, cv=not no_cv, trained_on=trained_on, folds=folds, columns=columns,
-            ridge_alpha=ridge_alpha,
+            ridge_alpha=ridge_alpha, encoder=encoder, ema=ema,
         )
     except (TrainQualityError, ModelError, FileNotFoundError) as exc:
         _fail(str(exc))

@@ -115,6 +115,8 @@ def train_quality(
     folds: int | None = None,
     columns: str | None = None,
     ridge_alpha: float | None = None,
+    encoder: str | None = None,
+    ema: float | None = None,
 ) -> dict[str, Any]:
     """Train `model` (light | ksvqe) on `labels`; write the model directory `out`; return a summary."""
     from reelscore.common.atomic import write_table_atomic
@@ -134,7 +136,9 @@ def train_quality(
         from reelscore.workflows.quality_train_net import train_ksvqe
 
         base = Path(videos_dir) if videos_dir is not None else labels_path.parent
-        mdl, oof, metrics = train_ksvqe(lab, base, split_by, pair_df, config, preset, epochs, clip, cv, folds=folds)
+        overrides = {k: v for k, v in (("encoder", encoder), ("ema", ema)) if v is not None}
+        mdl, oof, metrics = train_ksvqe(lab, base, split_by, pair_df, config, preset, epochs, clip, cv, folds=folds,
+                                        overrides=overrides)
     else:
         raise TrainQualityError(f"--model {model}: expected light or ksvqe")
     mdl.val_metrics = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()}

@@ -46,7 +46,10 @@ def train_ksvqe(
         data = read_yaml_mapping(config)
     except ValueError as exc:
         raise TrainQualityError(str(exc)) from None
-    cfg = ksvqe_config(preset, {**data, **(overrides or {})}, epochs=epochs, clip_path=str(clip) if clip is not None else None)
+    try:
+        cfg = ksvqe_config(preset, {**data, **(overrides or {})}, epochs=epochs, clip_path=str(clip) if clip is not None else None)
+    except ValueError as exc:  # unknown preset, field or encoder: one line, not a traceback
+        raise TrainQualityError(str(exc)) from None
     train_s, eval_s, keep = [], [], []
     for vid in track(list(labels.index), "ksvqe: decoding fragments", unit="video"):
         path = _resolve(base, labels.at[vid, "path"])

@@ -15,7 +15,8 @@ Flow per video:
     (models.quality_distortion) cross-attend to the backbone tokens, then self-attend,
     giving a channel scale/shift
   → pooled head → score. Loss: PLCC + rank (+ a small MSE anchoring the scale); with `ema` > 0 the
-    kept weights are their exponential moving average over steps (as NTIRE 2024's winners did).
+    kept weights are their exponential moving average over steps (as NTIRE 2024's winners did), its
+    decay warmed up as min(ema, (1 + step) / (10 + step)).
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ def ksvqe_config(preset: str = "cpu", data: dict | None = None, **overrides: Any
     if not 0.0 <= cfg.ema < 1.0:
         raise ValueError(f"KSVQE ema must be in [0, 1), got {cfg.ema}")
     return cfg
+
+
+def ema_decay(target: float, step: int) -> float:
+    """The EMA decay at optimiser step `step` (0-based): `target`, warmed up as min(target, (1 + step) / (10 + step))
+    so that a short run (a small set) keeps an average of trained weights, not of the random start."""
+    return min(target, (1.0 + step) / (10.0 + step))
 
 
 class PerturbedTopK(torch.autograd.Function):
@@ -386,6 +393,7 @@ class KSVQEModel(ModelBase):
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=cfg.lr * 0.01)
         self.net.train()
         self.history = []
+        step = 0
         epochs = range(cfg.epochs)
         if progress:
             from reelscore.common.progress import track
@@ -411,9 +419,11 @@ class KSVQEModel(ModelBase):
                 opt.step()
                 sched.step()
                 if shadow is not None:
+                    decay = ema_decay(cfg.ema, step)
                     with torch.no_grad():
                         for sp, p in zip(shadow, params):
-                            sp.lerp_(p, 1.0 - cfg.ema)
+                            sp.lerp_(p, 1.0 - decay)
+                step += 1
                 total += float(loss.detach()) * len(idx)
             self.history.append(total / len(y))
         if shadow is not None:
@@ -503,7 +513,9 @@ class KSVQEModel(ModelBase):
         directory = Path(directory)
         meta = read_model_json(directory)
         saved = dict(meta.get("config") or {})
-        saved.setdefault("encoder", "conv")  # models saved before `encoder` existed all used the conv encoder
+        # models saved before these fields existed used the conv encoder and no weight average
+        saved.setdefault("encoder", "conv")
+        saved.setdefault("ema", 0.0)
         self = cls(ksvqe_config("cpu", saved))
         self.set_meta(meta)
         self.dist_mean = np.asarray(self.extra["dist_mean"], dtype=np.float64)

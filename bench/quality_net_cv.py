@@ -82,6 +82,34 @@ def run_fold(args: tuple[int, list[str], list[str], np.ndarray, str, dict]) -> t
     return fold, pred, model.history, time.perf_counter() - t
 
 
+def predict_cost(labels: pd.DataFrame, folder: Path, cfgd: dict, n: int) -> None:
+    """Seconds per clip of `predict` with this config (fragments decoded from the file, descriptors, network),
+    one thread, on `n` versions of different sources; the weights come from a 1-epoch fit (cost does not
+    depend on them)."""
+    import torch
+
+    from reelscore.models.quality_net import KSVQEModel, ksvqe_config
+
+    torch.set_num_threads(1)
+    cfg = ksvqe_config("cpu", {**cfgd, "epochs": 1})
+    first = labels.groupby("source").head(1)
+    train = first.iloc[:16]
+    model = KSVQEModel(cfg).fit_samples(load_cached(folder, train["Id"].tolist(), "train"), train["mos"].to_numpy(float))
+    pick = first.iloc[16:16 + n]
+    model.predict(pick["path"].tolist()[:1])  # warm-up: first-call allocations
+    t = time.perf_counter()
+    model.predict(pick["path"].tolist())
+    wall = (time.perf_counter() - t) / len(pick)
+    t = time.perf_counter()
+    from reelscore.models.quality_net import load_sample
+
+    for p in pick["path"]:
+        load_sample(p, cfg, train=False)
+    dec = (time.perf_counter() - t) / len(pick)
+    print(f"predict ({cfg.encoder} encoder), one thread: {wall:.2f} s per clip, of which decoding fragments + "
+          f"descriptors {dec:.2f} s ({len(pick)} versions of different sources, 10 s each)")
+
+
 def main() -> None:
     """Cache inputs, then k-fold-by-source CV of the network; metrics with bootstrap intervals over sources."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,6 +125,7 @@ def main() -> None:
     ap.add_argument("--ensemble-with", type=Path, default=None,
                     help="out-of-fold predictions of another model (cv_predictions.csv: Id/name + MOS pred) to z-average with")
     ap.add_argument("--boot", type=int, default=200, help="bootstrap resamples of sources for the intervals (~0.8 s each)")
+    ap.add_argument("--predict-cost", type=int, default=0, help="only time `predict` on N versions (s per clip)")
     ap.add_argument("--oof", type=Path, default=None, help="evaluate an earlier run's <out>_oof.csv instead of training")
     ap.add_argument("--out", type=Path, default=None, help="write <out>.json and <out>_oof.csv")
     a = ap.parse_args()
@@ -128,6 +157,9 @@ def main() -> None:
                     failed[vid] = err
                     print(f"skipped: {vid}: {err}", file=sys.stderr)
         print(f"cached {len(todo) - len(failed)} videos in {time.perf_counter() - t0:.0f} s -> {folder}")
+    if a.predict_cost:
+        predict_cost(labels, folder, cfgd, a.predict_cost)
+        return
     if a.cache_only:
         return
     labels = labels[~labels["Id"].isin(failed)].reset_index(drop=True)

@@ -5,7 +5,6 @@ ids, kill -9 in the middle of degrade, and a full disk (a file-size limit) while
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -172,12 +171,11 @@ def test_extract_manifest_with_duplicate_ids_is_one_line_and_nothing_runs(test_m
 
 
 # ---- disk full ----------------------------------------------------------------------------------
-def _limit_file_size(n_bytes: int):
-    def pre() -> None:
-        # SIGXFSZ would kill the process; ignored, the write fails with EFBIG as on a full disk
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
-    return pre
+def _with_file_size_limit(n_bytes: int, argv: list[str]) -> list[str]:
+    # set in a fresh interpreter that then becomes `argv` (a preexec_fn can hang the child when pytest has threads);
+    # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG as on a full disk
+    code = "import os,resource,sys; n=int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE,(n,n)); os.execv(sys.argv[2],sys.argv[2:])"
+    return [sys.executable, "-c", code, str(n_bytes), *argv]
 
 
 def test_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path):
@@ -186,8 +184,8 @@ def test_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path):
     simulate_views(300, 2000, tmp_path / "log.parquet", seed=2, show_progress=False)
     out = tmp_path / "out" / "labels.csv"
     out.parent.mkdir()
-    r = subprocess.run([sys.executable, "-m", "reelscore", "labels", str(tmp_path / "log.parquet"), "--out", str(out),
-                        "--min-views", "1"], capture_output=True, text=True, env=ENV, preexec_fn=_limit_file_size(4096))
+    r = subprocess.run(_with_file_size_limit(4096, [sys.executable, "-m", "reelscore", "labels", str(tmp_path / "log.parquet"),
+                                                    "--out", str(out), "--min-views", "1"]), capture_output=True, text=True, env=ENV)
     assert r.returncode == 1, r.stderr
     _one_line(r.stderr, "no room left")
     assert not out.exists() and _temps(out.parent) == []
@@ -205,8 +203,8 @@ def test_full_disk_while_scoring_to_csv_is_one_line_and_leaves_nothing(tmp_path)
     ratings = tmp_path / "ratings.csv"
     ratings.write_text("rater,video,score\n" + "\n".join(f"r{r},video_with_a_long_name_{v:04d},{(v + r) % 5 + 1}"
                                                           for r in range(5) for v in range(400)) + "\n")
-    r = subprocess.run([sys.executable, "-m", "reelscore", "mos", str(ratings), "--out", str(out), "--no-bt500"],
-                       capture_output=True, text=True, env=ENV, preexec_fn=_limit_file_size(2048))
+    r = subprocess.run(_with_file_size_limit(2048, [sys.executable, "-m", "reelscore", "mos", str(ratings), "--out", str(out),
+                                                    "--no-bt500"]), capture_output=True, text=True, env=ENV)
     assert r.returncode == 1, r.stderr
     _one_line(r.stderr, "no room left")
     assert not out.exists() and _temps(out.parent) == []

@@ -24,8 +24,8 @@ def _prctl():
 def die_with_parent() -> Callable[[], None]:
     """A function that makes the calling process get SIGKILL when its parent dies (Linux PR_SET_PDEATHSIG).
 
-    The C function is looked up here, in the parent, so the result is safe as `subprocess`'s
-    `preexec_fn` (between fork and exec nothing may load a library); a no-op elsewhere.
+    For the calling process itself (a worker arming itself at start); to start a program that dies with this
+    process use `dies_with_parent`, not this as `preexec_fn`. A no-op outside Linux.
     """
     prctl = _prctl()
 
@@ -34,6 +34,27 @@ def die_with_parent() -> Callable[[], None]:
             prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
     return arm
+
+
+# Runs in a fresh interpreter (not between fork and exec, where Python code can deadlock on a lock another
+# thread held at fork time): arm the death signal, give up if the parent is already gone, then become the command.
+_LAUNCHER = (
+    "import ctypes,os,sys\n"
+    "ctypes.CDLL(None).prctl(1, 9)\n"
+    "os.getppid() == int(sys.argv[1]) or os._exit(137)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def dies_with_parent(cmd: list[str]) -> list[str]:
+    """`cmd` wrapped so the program gets SIGKILL when this process (the thread that starts it) dies, on Linux.
+
+    Safe from any thread: `subprocess` then needs no `preexec_fn`, which can deadlock the child when other
+    threads exist (a thread pool running several encodes). The same `cmd` elsewhere.
+    """
+    if _prctl() is None:
+        return list(cmd)
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), *map(str, cmd)]
 
 
 WORKER_MEMORY = 2**30  # what one worker may need at its peak (`score`: ~0.75 GiB measured on 1080p clips)

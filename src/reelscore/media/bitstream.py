@@ -45,9 +45,16 @@ def picture_type(frame) -> str:
         return str(name)
 
 
+def _side_data(frame):
+    # PyAV up to 18.1.0 iterates a frame's side data as the entries themselves, 18.1.1 as their types (dict-like)
+    container = frame.side_data
+    for item in container:
+        yield item if hasattr(item, "type") else container[item]
+
+
 def frame_qp(frame) -> float | None:
     """Mean quantiser of a decoded av.VideoFrame over its blocks (area-weighted), or None without encoder params."""
-    for sd in frame.side_data:
+    for sd in _side_data(frame):
         if getattr(sd.type, "name", "") != "VIDEO_ENC_PARAMS":
             continue
         buf = bytes(memoryview(sd))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -37,7 +36,9 @@ def cache_dir(root: Path, cfg) -> Path:
 def cache_one(args: tuple[str, str, str, dict]) -> tuple[str, float, str]:
     """Decode one video's training and inference inputs into an .npz (temp file, then rename)."""
     vid, path, out, cfgd = args
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)  # the parent imported torch before forking: an OMP_NUM_THREADS here would be too late
     from reelscore.models.quality_net import ksvqe_config, load_sample
 
     t = time.perf_counter()
@@ -70,9 +71,6 @@ def load_cached(folder: Path, vids: list[str], split: str):
 def run_fold(args: tuple[int, list[str], list[str], np.ndarray, str, dict]) -> tuple[int, np.ndarray, list[float], float]:
     """Train on `train_ids`, predict `test_ids` → (fold, predictions, loss history, seconds)."""
     fold, train_ids, test_ids, y, folder, cfgd = args
-    import torch
-
-    torch.set_num_threads(int(cfgd.get("threads", 1)))
     from reelscore.models.quality_net import KSVQEModel, ksvqe_config
 
     t = time.perf_counter()

@@ -41,18 +41,27 @@ def centre_crop(frame: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(frame[y:y + size, x:x + size])
 
 
+def lite0_maps(model, x, taps) -> dict:
+    """Feature maps of EfficientNet-Lite0 for `x` [N, 3, H, W] (already normalised) at `taps` ("stem" and/or
+    block indices); stops after the last block asked for. Call under torch.no_grad / inference_mode."""
+    out = {}
+    h = model._swish(model._bn0(model._conv_stem(x)))
+    if "stem" in taps:
+        out["stem"] = h
+    last = max((t for t in taps if t != "stem"), default=-1)
+    for i, block in enumerate(model._blocks[: last + 1]):
+        h = block(h, drop_connect_rate=None)
+        if i in taps:
+            out[i] = h
+    return out
+
+
 def tap_statistics(model, x) -> dict:
     """Forward `x` [N, 3, H, W] through EfficientNet-Lite0 and return {tap: (mean [N, C], std [N, C])}."""
     import torch
 
-    out = {}
     with torch.inference_mode():
-        h = model._swish(model._bn0(model._conv_stem(x)))
-        out["stem"] = h
-        for i, block in enumerate(model._blocks):
-            h = block(h, drop_connect_rate=None)
-            if i in CHANNELS:
-                out[i] = h
+        out = lite0_maps(model, x, TAPS)
     return {k: (v.mean(dim=(2, 3)).numpy(), v.std(dim=(2, 3), unbiased=False).numpy()) for k, v in out.items()}
 
 

@@ -208,28 +208,18 @@ class Lite0PatchEncoder(nn.Module):
 
     def forward(self, img01: torch.Tensor) -> torch.Tensor:
         """[B, 3, H, W] in 0..1 → [B, G², 432]."""
-        m = self.model
+        from reelscore.features.deepstats import lite0_maps
+
         with torch.no_grad():
-            h = m._swish(m._bn0(m._conv_stem((img01 * 255.0 - 127.0) / 128.0)))  # EfficientNet-Lite's normalisation
-            taps = []
-            for i, block in enumerate(m._blocks):
-                h = block(h, drop_connect_rate=None)
-                if i in self.TAPS:
-                    taps.append(F.adaptive_avg_pool2d(h, self.grid))
-                if i >= max(self.TAPS):
-                    break
-        return torch.cat(taps, dim=1).flatten(2).transpose(1, 2)
+            maps = lite0_maps(self.model, (img01 * 255.0 - 127.0) / 128.0, self.TAPS)  # EfficientNet-Lite's normalisation
+        return torch.cat([F.adaptive_avg_pool2d(maps[t], self.grid) for t in self.TAPS], dim=1).flatten(2).transpose(1, 2)
 
 
 def make_encoder(cfg: "KSVQEConfig") -> nn.Module:
-    """The patch encoder the config names (a CLIP checkpoint path wins over `encoder`)."""
+    """The patch encoder the config names (a CLIP checkpoint path wins over `encoder`; ksvqe_config checked the name)."""
     if cfg.clip_path:
         return ClipPatchEncoder(cfg.clip_path, cfg.grid)
-    if cfg.encoder == "lite0":
-        return Lite0PatchEncoder(cfg.grid)
-    if cfg.encoder == "conv":
-        return ConvPatchEncoder(cfg.patch, cfg.enc_dim)
-    raise ValueError(f"unknown KSVQE encoder {cfg.encoder!r}; choose conv or lite0 (or pass a CLIP checkpoint)")
+    return Lite0PatchEncoder(cfg.grid) if cfg.encoder == "lite0" else ConvPatchEncoder(cfg.patch, cfg.enc_dim)
 
 
 ENCODER_NOTE = {"conv": "conv encoder trained from scratch",
@@ -340,6 +330,11 @@ def load_sample(path: str | Path, cfg: KSVQEConfig, draws: int | None = None, tr
     return VideoSample(frags=fd.draws, dist=video_descriptors(fd.frames))
 
 
+def _mid01(frags: np.ndarray) -> torch.Tensor:
+    """Middle frame of fragment draws uint8 [D,T,H,W,3] → [D,3,H,W] in 0..1 (what the patch encoder reads)."""
+    return torch.from_numpy(np.ascontiguousarray(frags[:, frags.shape[1] // 2])).permute(0, 3, 1, 2).float() / 255.0
+
+
 def _batch(samples: list[VideoSample], draw_idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     x = np.stack([s.frags[d] for s, d in zip(samples, draw_idx)])  # [B,T,H,W,3]
     t = torch.from_numpy(x).permute(0, 1, 4, 2, 3).float() / 255.0
@@ -439,9 +434,8 @@ class KSVQEModel(ModelBase):
     def _encode_draws(self, samples: list[VideoSample]) -> list[torch.Tensor]:
         """A frozen encoder's tokens of every draw's middle frame [D, G², C], computed once instead of every epoch."""
         out = []
-        for s in samples:
-            _, mid = _batch([s] * len(s.frags), list(range(len(s.frags))))
-            out.append(self.net.encoder(mid))
+        for s in samples:  # only the middle frame: normalising all T frames of every draw would be thrown away
+            out.append(self.net.encoder(_mid01(s.frags)))
         return out
 
     @torch.no_grad()

@@ -31,3 +31,26 @@ def test_no_dependency_is_unused():
         if not re.search(rf"^\s*(import|from) {re.escape(mod)}(\.|\s|$)", code, re.M):
             unused.append(dist)
     assert not unused, f"requirements.txt lists packages nothing imports: {unused}"
+
+
+def test_every_dependency_is_pinned_in_constraints():
+    """setup.sh installs under constraints.txt; a requirement missing there would float to whatever is newest."""
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower()
+
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not an exact pin"
+            pinned[norm(name)] = version
+    loose = []
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        dist = norm(re.split(r"[<>=!~ ]", line, maxsplit=1)[0])
+        if dist != "torch" and dist not in pinned:  # torch: requirements.txt pins it itself
+            loose.append(dist)
+    assert not loose, f"requirements.txt entries without a pin in constraints.txt: {loose}"

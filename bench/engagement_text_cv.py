@@ -27,7 +27,7 @@ import pandas as pd
 
 from reelscore.models.light import LearnerConfig, make_learner
 from reelscore.models.text_features import cache_dir, normalise_text_columns, text_matrix
-from reelscore.training.cv import evqa_final, kfold_cv, score
+from reelscore.training.cv import kfold_cv, score
 
 # name: (dataset, target, fields, embeddings, handmade, learner)
 CONFIGS = {

@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def make_long_clip(path: Path, seconds: int = 60) -> Path:
@@ -139,7 +138,6 @@ def main() -> None:
         cells += [f"{r['e2e']:.2f}", f"{d / r['e2e']:.1f}×", f"{r['e2e'] / r['decode']:.1f}"]
         return "| " + " | ".join(cells) + " |"
 
-    total = {k: sum(r[k] for r in rows) for k in ["duration", "decode", "e2e", *names]}
     short = [r for r in rows if "long_1080p" not in r["video"]]
     lines = [
         "| video | dur s | grid size | grid frames | decode-only s | " + " | ".join(f"{n} s" for n in names) + " | end-to-end s | × real time | e2e / decode |",

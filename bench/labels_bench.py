@@ -23,7 +23,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 
 os.environ.setdefault("REELSCORE_NO_PROGRESS", "1")
 

@@ -1,4 +1,4 @@
-"""Cost of starting a program through `dies_with_parent` (the launcher `degrade` uses for ffmpeg) against a plain
+"""Cost of starting a program through `killed_with_parent` (the launcher `degrade` uses for ffmpeg) against a plain
 start of the same program, and against one real `degrade` encode, in one process.
 
     .venv/bin/python bench/process_launch.py [--n 200]
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reelscore.common.process import dies_with_parent
+from reelscore.common.process import killed_with_parent
 
 
 def _starts(cmd: list[str], n: int) -> float:
@@ -32,7 +32,7 @@ def main() -> None:
     from reelscore.workflows.degrade import encode, make_plans
 
     plain = _starts(["true"], a.n)
-    wrapped = _starts(dies_with_parent(["true"]), a.n)
+    wrapped = _starts(killed_with_parent(["true"]), a.n)
     with tempfile.TemporaryDirectory() as d:
         src = make_clip(Path(d) / "src.mp4", seconds=5.0, width=270, height=480, fps=30, seed=1, audio=True)
         plan = make_plans("src", "src", 1, 0, False)[0]

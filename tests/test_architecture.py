@@ -122,7 +122,7 @@ def test_one_video_reader_outside_media():
 
 def test_no_preexec_fn_anywhere():
     """A `preexec_fn` runs Python between fork and exec; with other threads alive the child can hang on a lock
-    (it stalled CI past its 90 min under degrade's thread pool). Use common.process.dies_with_parent instead."""
+    (it stalled CI past its 90 min under degrade's thread pool). Use common.process.killed_with_parent instead."""
     roots = [SRC, SRC.parents[1] / "tests", SRC.parents[1] / "bench"]
     users = sorted(str(p.relative_to(SRC.parents[1])) for r in roots for p in r.rglob("*.py")
                    if p.name != "test_architecture.py" and "preexec_fn=" in p.read_text(encoding="utf-8"))

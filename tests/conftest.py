@@ -22,6 +22,43 @@ if not os.environ.get("REELSCORE_MODEL_CACHE"):
     os.environ["REELSCORE_MODEL_CACHE"] = str(model_cache_dir())
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Arm a whole-suite watchdog: every thread's stack on the terminal and exit 1 if the run outlives it.
+
+    The per-test timeout cannot end a hang inside a thread the test then joins (a stuck child start once
+    stalled CI silently until its 90-min limit); this ends such a run with the stacks that show where.
+    """
+    import faulthandler
+    import sys
+    import threading
+
+    limit = float(os.environ.get("REELSCORE_TEST_SUITE_LIMIT_S", 2700))
+    if limit <= 0:
+        return
+
+    def expire() -> None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        if capman is not None:
+            capman.suspend_global_capture(in_=True)  # else the stacks would go to a capture file nobody reads
+        sys.stderr.write(f"\ntest suite still running after {limit:.0f} s (REELSCORE_TEST_SUITE_LIMIT_S): "
+                         "every thread's stack follows\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        os._exit(1)
+
+    timer = threading.Timer(limit, expire)
+    timer.daemon = True
+    timer.start()
+    config._reelscore_watchdog = timer
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Disarm the watchdog once the run is over."""
+    timer = getattr(config, "_reelscore_watchdog", None)
+    if timer is not None:
+        timer.cancel()
+
+
 @pytest.fixture(scope="session")
 def test_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """name -> path of every synthetic test file (see reelscore.media.synth.make_test_media)."""

@@ -14,6 +14,7 @@ decode-only, medians over reps, summed over the short clips.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -44,6 +45,8 @@ def main() -> None:
     ap.add_argument("media", nargs="?", default="/work/shared/media/snapugc")
     ap.add_argument("--long", action="store_true", help="also the generated 60-s 1080p clip of features_bench.py")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--options", default="{}", help='per-extractor config as JSON, to price a cheaper recipe, '
+                    'e.g. \'{"motion": {"short_side": 64}, "technical": {"stride": 4, "brisque_stride": 8}}\'')
     args = ap.parse_args()
     os.environ.setdefault("REELSCORE_NO_PROGRESS", "1")
     import cv2
@@ -56,7 +59,7 @@ def main() -> None:
     videos = sorted(str(p) for p in Path(args.media).glob("*.mp4"))
     if args.long:
         videos.append(str(make_long_clip(Path(tempfile.gettempdir()) / "reelscore-bench" / "long_1080p_60s.mp4")))
-    cfg = ExtractConfig(threads=1)
+    cfg = ExtractConfig(threads=1, options=json.loads(args.options))
     proc = VideoProcessor(str(Path(tempfile.mkdtemp(prefix="floor-")) / "warm"), cfg)
     proc.process({"video_id": "warm", "path": videos[0], "title": "warm up", "description": ""})
     for e in proc.extractors:
@@ -94,7 +97,7 @@ def main() -> None:
                 f"{sum(r['technical'] for r in rs):.2f} | **{(dec + ext) / dec:.2f}** | **{(dec + fixed) / dec:.2f}** |")
 
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; one thread; "
-          f"medians of {args.reps} reps")
+          f"medians of {args.reps} reps; options {args.options}")
     print("| videos | decode-only s | extractors s | of which Farneback s | of which ONNX run s | technical s | now / decode | floor / decode |")
     print("|---|---|---|---|---|---|---|---|")
     short = [r for r in rows if r["video"] != "long_1080p_60s"]

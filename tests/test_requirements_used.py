@@ -17,14 +17,20 @@ MODULE = {
 }
 
 
+def _requirements() -> list[str]:
+    """The distribution names requirements.txt lists, lower-case, extras kept (e.g. ray[default])."""
+    out = []
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(re.split(r"[<>=!~ ]", line, maxsplit=1)[0].lower())
+    return out
+
+
 def test_no_dependency_is_unused():
     code = "\n".join(p.read_text(errors="ignore") for d in ("src", "tests", "bench") for p in (ROOT / d).rglob("*.py"))
     unused = []
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        dist = re.split(r"[<>=!~ ]", line, maxsplit=1)[0].lower()
+    for dist in _requirements():
         mod = MODULE.get(dist, dist.replace("-", "_"))
         if mod is None:
             continue
@@ -45,12 +51,5 @@ def test_every_dependency_is_pinned_in_constraints():
             name, _, version = line.partition("==")
             assert version, f"constraints.txt: {line!r} is not an exact pin"
             pinned[norm(name)] = version
-    loose = []
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        dist = norm(re.split(r"[<>=!~ ]", line, maxsplit=1)[0])
-        if dist != "torch" and dist not in pinned:  # torch: requirements.txt pins it itself
-            loose.append(dist)
+    loose = [d for d in map(norm, _requirements()) if d != "torch" and d not in pinned]  # torch: pinned in requirements.txt
     assert not loose, f"requirements.txt entries without a pin in constraints.txt: {loose}"
